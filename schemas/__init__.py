@@ -1,0 +1,32 @@
+"""The newswire data contract: every event on every topic, and the search index.
+
+Services share nothing about data except this package. Outside publishers and consumers can rely on
+the generated JSON Schema files in ``schemas/json`` and the index template in
+``schemas/elasticsearch``.
+"""
+
+from schemas.articles import (
+    Article,
+    ContentFormat,
+    EnrichedArticle,
+    EnricherRun,
+    RawArticle,
+)
+from schemas.dead_letter import DeadLetter, FailureStage
+from schemas.envelope import ArticleEnriched, ArticleIngested, EventEnvelope, new_envelope_fields
+from schemas.topics import Topics
+
+__all__ = [
+    "Article",
+    "ArticleEnriched",
+    "ArticleIngested",
+    "ContentFormat",
+    "DeadLetter",
+    "EnrichedArticle",
+    "EnricherRun",
+    "EventEnvelope",
+    "FailureStage",
+    "RawArticle",
+    "Topics",
+    "new_envelope_fields",
+]

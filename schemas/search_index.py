@@ -1,0 +1,43 @@
+"""The Elasticsearch side of the contract: index template, alias and document shape.
+
+Users search the alias ``articles``; it points at a versioned index (``articles-v1``) so that a
+mapping change can be rolled out by reindexing into ``articles-v2`` and moving the alias.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from schemas.articles import EnrichedArticle
+
+ALIAS = "articles"
+INDEX = "articles-v1"
+TEMPLATE_NAME = "newswire-articles"
+TEMPLATE_PATH = Path(__file__).parent / "elasticsearch" / "articles-template.json"
+
+# Stored in the index but not searched as text: kept out of the document to save space.
+_NOT_INDEXED = frozenset({"paragraphs"})
+
+
+@cache
+def index_template() -> dict[str, Any]:
+    """The composable index template body (``PUT _index_template/newswire-articles``)."""
+    template: dict[str, Any] = json.loads(TEMPLATE_PATH.read_text(encoding="utf-8"))
+    return template
+
+
+def mapped_fields() -> frozenset[str]:
+    return frozenset(index_template()["template"]["mappings"]["properties"])
+
+
+def document_from(article: EnrichedArticle, trace_id: str, indexed_at: datetime | None = None) -> dict[str, Any]:
+    """The Elasticsearch source document for an enriched article (``_id`` is ``article.id``)."""
+    doc = article.model_dump(mode="json", exclude=set(_NOT_INDEXED))
+    doc["body"] = article.body
+    doc["trace_id"] = trace_id
+    doc["indexed_at"] = (indexed_at or datetime.now(UTC)).isoformat()
+    return doc

@@ -1,0 +1,1 @@
+"""newswire services: ingest, enrich and index, plus the runtime they share and the CLI."""

@@ -1,0 +1,1 @@
+"""The small runtime the services share: settings, logging, Kafka I/O, the worker loop, the DLQ."""

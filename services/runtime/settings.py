@@ -1,0 +1,79 @@
+"""Connection settings shared by every service, read from ``NEWSWIRE_KAFKA_*`` and ``NEWSWIRE_ES_*``.
+
+Each service composes these into its own ``Settings`` class (with its own env prefix), so one set
+of connection variables serves the whole pipeline while per-service knobs stay separate.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the Kafka cluster."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_KAFKA_", frozen=True, extra="ignore")
+
+    bootstrap_servers: str = Field(default="127.0.0.1:9092", description="Comma-separated host:port list.")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    startup_timeout_s: float = Field(default=60.0, gt=0, description="How long to wait for the broker.")
+
+    def client_config(self) -> dict[str, Any]:
+        """Keyword arguments for kafka-python clients."""
+        config: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers.split(","),
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            config["sasl_mechanism"] = self.sasl_mechanism
+            config["sasl_plain_username"] = self.sasl_username
+            config["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        if self.ssl_cafile:
+            config["ssl_cafile"] = self.ssl_cafile
+        return config
+
+
+class ElasticsearchSettings(BaseSettings):
+    """How to reach Elasticsearch."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_ES_", frozen=True, extra="ignore")
+
+    url: str = Field(default="http://127.0.0.1:9200", description="Comma-separated node URLs.")
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    ca_certs: str | None = None
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    startup_timeout_s: float = Field(default=120.0, gt=0)
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``elasticsearch.Elasticsearch``."""
+        kwargs: dict[str, Any] = {
+            "hosts": self.url.split(","),
+            "request_timeout": self.request_timeout_s,
+        }
+        if self.api_key:
+            kwargs["api_key"] = self.api_key.get_secret_value()
+        elif self.username and self.password:
+            kwargs["basic_auth"] = (self.username, self.password.get_secret_value())
+        if self.ca_certs:
+            kwargs["ca_certs"] = self.ca_certs
+        return kwargs
+
+
+class TopicSettings(BaseSettings):
+    """Partition counts used when a service or the CLI creates the pipeline's topics."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_TOPICS_", frozen=True, extra="ignore")
+
+    partitions: int = Field(default=4, ge=1, description="Partitions of every pipeline topic.")
+    replication_factor: int = Field(default=1, ge=1)

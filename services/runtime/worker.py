@@ -1,0 +1,261 @@
+"""The one place where Kafka I/O, commits, retries and dead-lettering happen.
+
+A worker polls a batch, hands it to a handler (a pure function of messages to outcomes), produces
+what the handler emitted plus DLQ records for what it rejected, waits for Kafka to acknowledge all
+of it, and only then commits the batch's offsets. A crash anywhere before the commit means the
+batch is read again after restart: at-least-once delivery, made exactly-once in the index by
+idempotent writes keyed on the article id.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import CommitFailedError, RebalanceInProgressError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from schemas.dead_letter import FailureStage
+from services.runtime.dead_letters import dead_letter_record
+from services.runtime.messages import Dropped, Emit, Emitted, Message, Outcome, Rejected, TransientError
+
+log = logging.getLogger(__name__)
+
+
+class BatchHandler(Protocol):
+    """Turns a batch of messages into one outcome per message, in order."""
+
+    def process(self, messages: Sequence[Message]) -> Sequence[Outcome]: ...
+
+
+class MessageHandler:
+    """Base for handlers that treat each message on its own: override :meth:`handle`.
+
+    An unexpected exception in :meth:`handle` dead-letters that one message with reason
+    ``unhandled_error`` instead of stopping the service; :class:`TransientError` propagates so
+    the worker retries the batch.
+    """
+
+    def handle(self, message: Message) -> Outcome:
+        raise NotImplementedError
+
+    def process(self, messages: Sequence[Message]) -> Sequence[Outcome]:
+        outcomes: list[Outcome] = []
+        for message in messages:
+            try:
+                outcomes.append(self.handle(message))
+            except TransientError:
+                raise
+            except Exception as exc:
+                log.exception(
+                    "handler failed on a message",
+                    extra={"topic": message.topic, "partition": message.partition, "offset": message.offset},
+                )
+                outcomes.append(Rejected("unhandled_error", f"{type(exc).__name__}: {exc}"))
+        return outcomes
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Capped exponential backoff with full jitter."""
+
+    initial_s: float = 0.5
+    max_s: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.max_s, self.initial_s * (2 ** max(0, attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class WorkerStats:
+    consumed: int = 0
+    emitted: int = 0
+    dead_lettered: int = 0
+    dropped: int = 0
+    retries: int = 0
+    commits: int = 0
+
+
+class Worker:
+    """Runs one handler over one consumer group until asked to stop."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        stage: FailureStage,
+        handler: BatchHandler,
+        consumer: KafkaConsumer,
+        producer: KafkaProducer,
+        max_batch: int = 500,
+        poll_timeout_ms: int = 500,
+        dlq_payload_max_bytes: int = 1_048_576,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.name = name
+        self.stage = stage
+        self.handler = handler
+        self.consumer = consumer
+        self.producer = producer
+        self.max_batch = max_batch
+        self.poll_timeout_ms = poll_timeout_ms
+        self.dlq_payload_max_bytes = dlq_payload_max_bytes
+        self.retry = retry or RetryPolicy()
+        self.stats = WorkerStats()
+        self._stop = threading.Event()
+
+    def stop(self, *_: Any) -> None:
+        """Finish the batch in hand, commit it, then leave (safe to call from a signal handler)."""
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def run(self) -> None:
+        log.info("worker started", extra={"worker": self.name})
+        try:
+            while not self._stop.is_set():
+                self.run_once()
+        finally:
+            self.close()
+
+    def run_once(self) -> int:
+        """Poll, process, produce, commit one batch; return how many messages it held."""
+        polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_batch)
+        messages = [_to_message(record) for records in polled.values() for record in records]
+        if not messages:
+            return 0
+        self.stats.consumed += len(messages)
+        outcomes = self._process_with_retry(messages)
+        if outcomes is None:
+            return 0  # stopping while a dependency was down: nothing committed, re-read after restart
+        self._produce(messages, outcomes)
+        self.producer.flush()
+        self._commit(messages)
+        return len(messages)
+
+    def _process_with_retry(self, messages: list[Message]) -> Sequence[Outcome] | None:
+        attempt = 0
+        while True:
+            try:
+                outcomes = self.handler.process(messages)
+                if len(outcomes) != len(messages):
+                    raise RuntimeError(f"handler returned {len(outcomes)} outcomes for {len(messages)} messages")
+                if attempt:
+                    self.consumer.resume(*self.consumer.assignment())
+                return outcomes
+            except TransientError as exc:
+                attempt += 1
+                self.stats.retries += 1
+                delay = self.retry.delay(attempt)
+                first = messages[0]
+                log.warning(
+                    "transient failure, retrying batch",
+                    extra={
+                        "attempt": attempt,
+                        "delay_s": round(delay, 2),
+                        "error": str(exc),
+                        "topic": first.topic,
+                        "partition": first.partition,
+                        "offset": first.offset,
+                        "batch": len(messages),
+                    },
+                )
+                # Paused partitions return nothing, but polling keeps this member in the group
+                # (max.poll.interval.ms) while the dependency recovers.
+                self.consumer.pause(*self.consumer.assignment())
+                if self._sleep_polling(delay):
+                    return None
+
+    def _sleep_polling(self, seconds: float) -> bool:
+        """Wait ``seconds`` while keeping group membership; True when asked to stop meanwhile."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self._stop.is_set():
+                return True
+            self.consumer.poll(timeout_ms=int(min(left, 1.0) * 1000), max_records=1)
+        return self._stop.is_set()
+
+    def _produce(self, messages: Sequence[Message], outcomes: Sequence[Outcome]) -> None:
+        for message, outcome in zip(messages, outcomes, strict=True):
+            if isinstance(outcome, Emitted):
+                for record in outcome.records:
+                    self._send(record)
+                self.stats.emitted += len(outcome.records)
+            elif isinstance(outcome, Rejected):
+                self._send(
+                    dead_letter_record(message, outcome, self.stage, self.name, self.dlq_payload_max_bytes)
+                )
+                self.stats.dead_lettered += 1
+                log.warning(
+                    "dead-lettered",
+                    extra={
+                        "reason": outcome.reason,
+                        "detail": outcome.detail[:500],
+                        "article_id": outcome.article_id,
+                        "trace_id": outcome.trace_id,
+                        "topic": message.topic,
+                        "partition": message.partition,
+                        "offset": message.offset,
+                    },
+                )
+            elif isinstance(outcome, Dropped):
+                self.stats.dropped += 1
+                log.info(
+                    "dropped",
+                    extra={"reason": outcome.reason, "article_id": outcome.article_id, "offset": message.offset},
+                )
+
+    def _send(self, record: Emit) -> None:
+        self.producer.send(record.topic, key=record.key, value=record.value, headers=list(record.headers))
+
+    def _commit(self, messages: Sequence[Message]) -> None:
+        next_offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for message in messages:
+            tp = TopicPartition(message.topic, message.partition)
+            current = next_offsets.get(tp)
+            if current is None or message.offset + 1 > current.offset:
+                next_offsets[tp] = OffsetAndMetadata(message.offset + 1, "", -1)
+        try:
+            self.consumer.commit(next_offsets)
+            self.stats.commits += 1
+        except (CommitFailedError, RebalanceInProgressError) as exc:
+            # The partitions moved to another member, which re-reads from the last commit; the
+            # duplicates it produces are absorbed by idempotent writes downstream.
+            log.warning("commit failed after a rebalance; batch will be re-read", extra={"error": str(exc)})
+
+    def close(self) -> None:
+        try:
+            self.producer.flush(timeout=30)
+        finally:
+            self.producer.close(timeout=30)
+            self.consumer.close(autocommit=False)
+        log.info("worker stopped", extra={"worker": self.name, **vars(self.stats)})
+
+
+def _to_message(record: Any) -> Message:
+    return Message(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        headers={k: (v or b"") for k, v in (record.headers or [])},
+        timestamp_ms=record.timestamp,
+    )
+
+
+def run_forever(worker_factory: Callable[[], Worker]) -> None:
+    """Build the worker, stop it cleanly on SIGTERM/SIGINT, and run it."""
+    worker = worker_factory()
+    worker.install_signal_handlers()
+    worker.run()
