@@ -9,7 +9,8 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
+from kafka.structs import TopicPartition
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from services.runtime.settings import KafkaSettings, TopicSettings
 
@@ -64,7 +65,7 @@ def wait_for_broker(settings: KafkaSettings) -> None:
                 return
             finally:
                 admin.close()
-        except (NoBrokersAvailable, KafkaError, OSError) as exc:
+        except (KafkaError, OSError) as exc:
             if time.monotonic() >= deadline:
                 raise TimeoutError(
                     f"Kafka at {settings.bootstrap_servers} did not answer within "
@@ -96,10 +97,21 @@ def ensure_topics(
             except TopicAlreadyExistsError:
                 pass  # created concurrently by another service: fine
             log.info("created topics", extra={"topics": [t.name for t in missing]})
-        described = admin.describe_topics(list(topics))
-        return {entry["topic"]: len(entry["partitions"]) for entry in described}
+        # A just-created topic can take a moment to appear in the metadata of every broker.
+        deadline = time.monotonic() + settings.startup_timeout_s
+        while True:
+            described = admin.describe_topics(list(topics))
+            counts = {_topic_name(entry): len(entry.get("partitions") or ()) for entry in described}
+            if all(counts.get(name) for name in topics) or time.monotonic() > deadline:
+                return counts
+            time.sleep(0.2)
     finally:
         admin.close()
+
+
+def _topic_name(entry: Mapping[str, Any]) -> str:
+    # kafka-python 2.x says "topic", 3.x says "name".
+    return str(entry.get("name") or entry.get("topic"))
 
 
 def pipeline_topics(topic_settings: TopicSettings) -> dict[str, int]:
@@ -107,3 +119,33 @@ def pipeline_topics(topic_settings: TopicSettings) -> dict[str, int]:
     from schemas.topics import TOPICS
 
     return {name: topic_settings.partitions for name in TOPICS.all()}
+
+
+def end_offsets(settings: KafkaSettings, topic: str) -> dict[int, int]:
+    """Next offset to be written, per partition of ``topic``."""
+    consumer = KafkaConsumer(**settings.client_config(), client_id="newswire-offsets")
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
+    finally:
+        consumer.close()
+
+
+def committed_offsets(settings: KafkaSettings, group_id: str, topic: str) -> dict[int, int]:
+    """Offsets ``group_id`` has committed on ``topic``, per partition (absent: never committed)."""
+    admin = KafkaAdminClient(**settings.client_config(), client_id="newswire-offsets")
+    try:
+        by_group = admin.list_group_offsets({group_id: None})
+    finally:
+        admin.close()
+    return {
+        tp.partition: meta.offset
+        for tp, meta in by_group.get(group_id, {}).items()
+        if tp.topic == topic and meta.offset >= 0
+    }
+
+
+def consumer_lag(settings: KafkaSettings, group_id: str, topic: str) -> int:
+    """Messages on ``topic`` that ``group_id`` has not committed yet, over all partitions."""
+    committed = committed_offsets(settings, group_id, topic)
+    return sum(end - committed.get(partition, 0) for partition, end in end_offsets(settings, topic).items())
