@@ -1,0 +1,1 @@
+"""The index service: ``articles.enriched`` -> Elasticsearch alias ``articles``, in bulk."""

@@ -1,0 +1,5 @@
+"""``python -m services.index``."""
+
+from services.index.app import main
+
+main()

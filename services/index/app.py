@@ -1,0 +1,71 @@
+"""Wiring of the index service: settings -> clients -> bootstrap -> worker."""
+
+from __future__ import annotations
+
+import logging
+
+from elasticsearch import ApiError
+
+from schemas.dead_letter import FailureStage
+from schemas.topics import TOPICS
+from services.index.bootstrap import ensure_index, make_client, wait_for_elasticsearch
+from services.index.handler import IndexHandler
+from services.index.settings import Settings
+from services.runtime.kafka import (
+    ensure_topics,
+    make_consumer,
+    make_producer,
+    pipeline_topics,
+    wait_for_broker,
+)
+from services.runtime.logging import configure_logging
+from services.runtime.worker import RetryPolicy, Worker, run_forever
+
+SERVICE = "index"
+log = logging.getLogger(__name__)
+
+
+def build_worker(settings: Settings) -> Worker:
+    """Connect to Kafka and Elasticsearch, make sure topics and index exist, and build the worker."""
+    wait_for_broker(settings.kafka)
+    es = make_client(settings.elasticsearch)
+    wait_for_elasticsearch(settings.elasticsearch, es)
+    ensure_topics(settings.kafka, pipeline_topics(settings.topics), settings.topics.replication_factor)
+    ensure_index(es)
+    handler = IndexHandler(
+        es,
+        bulk_max_bytes=settings.bulk_max_bytes,
+        item_retry_attempts=settings.item_retry_attempts,
+        item_retry=RetryPolicy(settings.item_retry_initial_s, settings.item_retry_max_s),
+    )
+    client_id = f"newswire-{SERVICE}"
+    consumer = make_consumer(
+        settings.kafka,
+        settings.group_id,
+        [TOPICS.enriched],
+        client_id,
+        max_poll_records=settings.max_batch,
+    )
+    producer = make_producer(settings.kafka, client_id)
+    return Worker(
+        name=SERVICE,
+        stage=FailureStage.INDEX,
+        handler=handler,
+        consumer=consumer,
+        producer=producer,
+        max_batch=settings.max_batch,
+        dlq_payload_max_bytes=settings.dlq_payload_max_bytes,
+        retry=RetryPolicy(settings.retry_initial_s, settings.retry_max_s),
+    )
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(SERVICE, settings.log_level, settings.log_json)
+    log.info("starting", extra={"group_id": settings.group_id, "topic": TOPICS.enriched})
+    try:
+        worker = build_worker(settings)
+    except (TimeoutError, PermissionError, RuntimeError, ApiError) as exc:
+        log.error("startup failed", extra={"error": str(exc)})
+        raise SystemExit(1) from exc
+    run_forever(lambda: worker)

@@ -1,0 +1,307 @@
+"""Writing a batch of enriched articles to Elasticsearch with one bulk request.
+
+Documents are indexed under the article id, so a redelivered or replayed event overwrites the same
+document: retrying a whole batch after a partial failure is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Protocol
+
+import orjson
+from elasticsearch import ApiError, TransportError
+from pydantic import ValidationError
+
+from schemas.envelope import SCHEMA_MAJOR, ArticleEnriched
+from schemas.search_index import ALIAS, document_from
+from services.runtime.messages import (
+    TRACE_HEADER,
+    Dropped,
+    Emitted,
+    Message,
+    Outcome,
+    Rejected,
+    TransientError,
+)
+from services.runtime.worker import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+# Item errors that say "not now" rather than "never": the cluster is overloaded, a shard is
+# moving, or the index is blocked or gone until an operator acts. Everything else 4xx is the
+# document's fault.
+_TRANSIENT_ERROR_TYPES = frozenset(
+    {
+        "es_rejected_execution_exception",
+        "unavailable_shards_exception",
+        "cluster_block_exception",
+        "index_not_found_exception",
+        "circuit_breaking_exception",
+        "node_not_connected_exception",
+        "no_shard_available_action_exception",
+        "primary_missing_action_exception",
+    }
+)
+# Room for external versioning (an older revision must never overwrite a newer one): Elasticsearch
+# answers a stale write with this conflict, which means "already superseded", not failure.
+_STALE_WRITE_ERROR_TYPES = frozenset({"version_conflict_engine_exception"})
+_BULK_ITEM_OVERHEAD_BYTES = 128
+
+
+class ElasticsearchBulk(Protocol):
+    """The part of ``elasticsearch.Elasticsearch`` the handler uses."""
+
+    def bulk(self, *, operations: Sequence[Mapping[str, Any]], refresh: bool, require_alias: bool) -> Any: ...
+
+
+class ItemResult(Enum):
+    INDEXED = "indexed"
+    STALE = "stale"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+
+
+def classify_item(item: Mapping[str, Any]) -> ItemResult:
+    """What one ``items[]`` entry of a bulk response means for its message."""
+    result = next(iter(item.values()))
+    status = int(result.get("status", 0))
+    error = result.get("error")
+    if 200 <= status < 300 and not error:
+        return ItemResult.INDEXED
+    error_type = error.get("type") if isinstance(error, Mapping) else None
+    if error_type in _STALE_WRITE_ERROR_TYPES:
+        return ItemResult.STALE
+    if status == 429 or status >= 500 or error_type in _TRANSIENT_ERROR_TYPES:
+        return ItemResult.TRANSIENT
+    return ItemResult.PERMANENT
+
+
+def describe_item_error(item: Mapping[str, Any]) -> str:
+    """``"<type>: <reason>"`` of a failed item, with the root cause when Elasticsearch gives one."""
+    result = next(iter(item.values()))
+    error = result.get("error")
+    if not isinstance(error, Mapping):
+        return f"status {result.get('status')}: {error or 'no error detail'}"
+    detail = f"{error.get('type')}: {error.get('reason')}"
+    caused_by = error.get("caused_by")
+    if isinstance(caused_by, Mapping):
+        detail += f" (caused by {caused_by.get('type')}: {caused_by.get('reason')})"
+    return detail
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A document waiting to be written, and the position of the message it came from."""
+
+    position: int
+    article_id: str
+    trace_id: str
+    document: dict[str, Any]
+    size_bytes: int
+
+
+class IndexHandler:
+    """Turns a batch of ``articles.enriched`` messages into one bulk write (a batch handler)."""
+
+    def __init__(
+        self,
+        es: ElasticsearchBulk,
+        *,
+        alias: str = ALIAS,
+        bulk_max_bytes: int = 10 * 1024 * 1024,
+        item_retry_attempts: int = 3,
+        item_retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.es = es
+        self.alias = alias
+        self.bulk_max_bytes = bulk_max_bytes
+        self.item_retry_attempts = item_retry_attempts
+        self.item_retry = item_retry or RetryPolicy(initial_s=0.2, max_s=5.0)
+        self.sleep = sleep
+        self.clock = clock
+
+    def process(self, messages: Sequence[Message]) -> Sequence[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(messages)
+        latest: dict[str, _Pending] = {}
+        indexed_at = self.clock()
+        for position, message in enumerate(messages):
+            try:
+                parsed = parse_event(message)
+                if isinstance(parsed, Rejected):
+                    outcomes[position] = parsed
+                    continue
+                document = document_from(parsed.article, parsed.trace_id, indexed_at)
+                pending = _Pending(
+                    position, parsed.article.id, parsed.trace_id, document, _estimated_size(document)
+                )
+            except Exception as exc:
+                # One odd message must not stall the partition: quarantine it like MessageHandler does.
+                log.exception("could not prepare a message", extra={"offset": message.offset})
+                outcomes[position] = Rejected("unhandled_error", f"{type(exc).__name__}: {exc}")
+                continue
+            superseded = latest.get(pending.article_id)
+            if superseded is not None:
+                # Same key, so same partition, later offset: the later event is the newer revision.
+                outcomes[superseded.position] = Dropped("superseded_in_batch", pending.article_id)
+            latest[pending.article_id] = pending
+        for pending, outcome in self._write(list(latest.values())):
+            outcomes[pending.position] = outcome
+        missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
+        if missing:
+            raise RuntimeError(f"no outcome for messages at positions {missing}")
+        done = [outcome for outcome in outcomes if outcome is not None]
+        if done:
+            log.info(
+                "indexed batch",
+                extra={
+                    "messages": len(done),
+                    "indexed": sum(isinstance(o, Emitted) for o in done),
+                    "rejected": sum(isinstance(o, Rejected) for o in done),
+                    "dropped": sum(isinstance(o, Dropped) for o in done),
+                },
+            )
+        return done
+
+    def _write(self, pending: list[_Pending]) -> list[tuple[_Pending, Outcome]]:
+        """Index ``pending``, retrying only the items that failed transiently; raise if they keep failing."""
+        done: list[tuple[_Pending, Outcome]] = []
+        attempt = 0
+        while pending:
+            retry: list[tuple[_Pending, str]] = []
+            for chunk in _chunks(pending, self.bulk_max_bytes):
+                for entry, item in self._bulk(chunk):
+                    result = classify_item(item)
+                    if result is ItemResult.INDEXED:
+                        done.append((entry, Emitted((), entry.article_id, entry.trace_id)))
+                    elif result is ItemResult.STALE:
+                        done.append((entry, Dropped("stale_revision", entry.article_id)))
+                    elif result is ItemResult.PERMANENT:
+                        rejection = Rejected(
+                            "es_rejected", describe_item_error(item), entry.article_id, entry.trace_id
+                        )
+                        done.append((entry, rejection))
+                    else:
+                        retry.append((entry, describe_item_error(item)))
+            if not retry:
+                break
+            attempt += 1
+            if attempt > self.item_retry_attempts:
+                raise TransientError(
+                    f"{len(retry)} of the batch's documents still failing after {attempt} bulk attempts, "
+                    f"e.g. {retry[0][1]}"
+                )
+            delay = self.item_retry.delay(attempt)
+            log.warning(
+                "retrying failed bulk items",
+                extra={
+                    "attempt": attempt,
+                    "items": len(retry),
+                    "delay_s": round(delay, 2),
+                    "error": retry[0][1],
+                },
+            )
+            self.sleep(delay)
+            pending = [entry for entry, _ in retry]
+        return done
+
+    def _bulk(self, chunk: list[_Pending]) -> list[tuple[_Pending, Mapping[str, Any]]]:
+        """One bulk request; each entry paired with its ``items[]`` result."""
+        operations: list[Mapping[str, Any]] = []
+        for entry in chunk:
+            operations.append(self._action(entry))
+            operations.append(entry.document)
+        try:
+            response = self.es.bulk(operations=operations, refresh=False, require_alias=True)
+        except ApiError as exc:
+            if exc.status_code == 413 and len(chunk) > 1:
+                # Too big as a whole: halve until each request fits, or a lone document is refused.
+                middle = len(chunk) // 2
+                return self._bulk(chunk[:middle]) + self._bulk(chunk[middle:])
+            if exc.status_code == 413:
+                too_large = {
+                    "index": {
+                        "status": 413,
+                        "error": {"type": "request_entity_too_large", "reason": str(exc)},
+                    }
+                }
+                return [(chunk[0], too_large)]
+            if exc.status_code == 429 or exc.status_code >= 500:
+                raise TransientError(f"bulk request failed: {exc}") from exc
+            raise
+        except TransportError as exc:
+            raise TransientError(f"bulk request failed: {exc}") from exc
+        items: list[Mapping[str, Any]] = response["items"]
+        if len(items) != len(chunk):
+            raise TransientError(f"bulk response has {len(items)} items for {len(chunk)} actions")
+        return list(zip(chunk, items, strict=True))
+
+    def _action(self, entry: _Pending) -> dict[str, Any]:
+        # require_alias: if the alias is gone, fail the items instead of auto-creating an index
+        # named like the alias with dynamic mappings.
+        return {"index": {"_index": self.alias, "_id": entry.article_id}}
+
+
+def parse_event(message: Message) -> ArticleEnriched | Rejected:
+    """The message's event, or why it can never be indexed."""
+    trace_id = message.header(TRACE_HEADER)
+    try:
+        payload = orjson.loads(message.value or b"")
+    except orjson.JSONDecodeError as exc:
+        return Rejected("invalid_json", f"not JSON: {exc}", trace_id=trace_id)
+    if not isinstance(payload, dict):
+        return Rejected(
+            "validation_failed", f"expected a JSON object, got {type(payload).__name__}", trace_id=trace_id
+        )
+    article = payload.get("article")
+    article_id = (
+        article.get("id") if isinstance(article, dict) and isinstance(article.get("id"), str) else None
+    )
+    if isinstance(payload.get("trace_id"), str):
+        trace_id = payload["trace_id"]
+    version = payload.get("schema_version")
+    if isinstance(version, str) and version.partition(".")[0] != str(SCHEMA_MAJOR):
+        return Rejected(
+            "unsupported_schema_version",
+            f"schema_version {version!r}; this service reads major {SCHEMA_MAJOR}",
+            article_id,
+            trace_id,
+        )
+    try:
+        return ArticleEnriched.model_validate(payload)
+    except ValidationError as exc:
+        return Rejected("validation_failed", _summarize(exc), article_id, trace_id)
+
+
+def _summarize(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or '<root>'}: {error['msg']}"
+        for error in exc.errors()
+    )
+
+
+def _estimated_size(document: Mapping[str, Any]) -> int:
+    return len(orjson.dumps(document)) + _BULK_ITEM_OVERHEAD_BYTES
+
+
+def _chunks(pending: list[_Pending], max_bytes: int) -> list[list[_Pending]]:
+    """Consecutive runs of ``pending`` whose bulk bodies stay under ``max_bytes``; a bigger one goes alone."""
+    chunks: list[list[_Pending]] = []
+    current: list[_Pending] = []
+    size = 0
+    for entry in pending:
+        if current and size + entry.size_bytes > max_bytes:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(entry)
+        size += entry.size_bytes
+    if current:
+        chunks.append(current)
+    return chunks

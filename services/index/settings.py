@@ -1,0 +1,37 @@
+"""Settings of the index service, read from ``NEWSWIRE_INDEX_*`` (connections from the shared prefixes)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.runtime.settings import ElasticsearchSettings, KafkaSettings, TopicSettings
+
+
+class Settings(BaseSettings):
+    """Knobs of ``python -m services.index``."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_INDEX_", frozen=True, extra="ignore")
+
+    group_id: str = Field(default="newswire-index", min_length=1, description="Kafka consumer group.")
+    max_batch: int = Field(default=500, ge=1, description="Most messages polled and indexed per batch.")
+    bulk_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="A batch whose bulk body would exceed this is sent as several requests.",
+    )
+    item_retry_attempts: int = Field(
+        default=3, ge=0, description="Retries of the failed items of a bulk request before giving up."
+    )
+    item_retry_initial_s: float = Field(default=0.2, gt=0)
+    item_retry_max_s: float = Field(default=5.0, gt=0)
+    retry_initial_s: float = Field(default=0.5, gt=0, description="First delay of a whole-batch retry.")
+    retry_max_s: float = Field(default=30.0, gt=0, description="Longest delay between whole-batch retries.")
+    dlq_payload_max_bytes: int = Field(default=1_048_576, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
