@@ -34,7 +34,9 @@ def mapped_fields() -> frozenset[str]:
     return frozenset(index_template()["template"]["mappings"]["properties"])
 
 
-def document_from(article: EnrichedArticle, trace_id: str, indexed_at: datetime | None = None) -> dict[str, Any]:
+def document_from(
+    article: EnrichedArticle, trace_id: str, indexed_at: datetime | None = None
+) -> dict[str, Any]:
     """The Elasticsearch source document for an enriched article (``_id`` is ``article.id``)."""
     doc = article.model_dump(mode="json", exclude=set(_NOT_INDEXED))
     doc["body"] = article.body

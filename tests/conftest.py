@@ -82,12 +82,12 @@ def endpoints() -> Iterator[Endpoints]:
         else:
             from services.stack import up
 
-            started = up(settings)
+            up(settings)
             found = Endpoints(
                 f"{settings.kafka_host}:{settings.kafka_port}",
                 f"http://{settings.es_host}:{settings.es_port}",
                 "native",
-                Path(getattr(started, "state_dir", settings.state_dir)),
+                settings.state_dir,
             )
         os.environ["NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS"] = found.kafka_bootstrap
         os.environ["NEWSWIRE_ES_URL"] = found.es_url

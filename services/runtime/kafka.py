@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -9,8 +10,8 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.structs import TopicPartition
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import TopicPartition
 
 from services.runtime.settings import KafkaSettings, TopicSettings
 
@@ -92,10 +93,9 @@ def ensure_topics(
             if name not in existing
         ]
         if missing:
-            try:
+            # Another service may create the same topics at the same moment: fine.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing, validate_only=False)
-            except TopicAlreadyExistsError:
-                pass  # created concurrently by another service: fine
             log.info("created topics", extra={"topics": [t.name for t in missing]})
         # A just-created topic can take a moment to appear in the metadata of every broker.
         deadline = time.monotonic() + settings.startup_timeout_s

@@ -149,7 +149,9 @@ class Worker:
             try:
                 outcomes = self.handler.process(messages)
                 if len(outcomes) != len(messages):
-                    raise RuntimeError(f"handler returned {len(outcomes)} outcomes for {len(messages)} messages")
+                    raise RuntimeError(
+                        f"handler returned {len(outcomes)} outcomes for {len(messages)} messages"
+                    )
                 if attempt:
                     self.consumer.resume(*self.consumer.assignment())
                 return outcomes
@@ -212,7 +214,11 @@ class Worker:
                 self.stats.dropped += 1
                 log.info(
                     "dropped",
-                    extra={"reason": outcome.reason, "article_id": outcome.article_id, "offset": message.offset},
+                    extra={
+                        "reason": outcome.reason,
+                        "article_id": outcome.article_id,
+                        "offset": message.offset,
+                    },
                 )
 
     def _send(self, record: Emit) -> None:

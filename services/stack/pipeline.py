@@ -47,7 +47,9 @@ def _marker(name: str) -> str:
 
 def status(state_dir: Path, names: Sequence[str] = SERVICES) -> list[ServiceProcess]:
     return [
-        ServiceProcess(name, managed_pid(_pidfile(state_dir, name), _marker(name)), _log_path(state_dir, name))
+        ServiceProcess(
+            name, managed_pid(_pidfile(state_dir, name), _marker(name)), _log_path(state_dir, name)
+        )
         for name in names
     ]
 

@@ -14,7 +14,6 @@ import logging
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
@@ -48,7 +47,10 @@ def _wait_searchable(es: Elasticsearch, trace_ids: list[str], timeout_s: float) 
     while missing and time.monotonic() < deadline:
         es.indices.refresh(index=ALIAS)
         found = es.search(
-            index=ALIAS, query={"terms": {"trace_id": missing}}, source=["trace_id"], size=len(missing)
+            index=ALIAS,
+            query={"terms": {"trace_id": missing}},
+            source_includes=["trace_id"],
+            size=len(missing),
         )
         seen = {hit["_source"]["trace_id"] for hit in found["hits"]["hits"]}
         missing = [trace for trace in missing if trace not in seen]
@@ -60,14 +62,16 @@ def _wait_searchable(es: Elasticsearch, trace_ids: list[str], timeout_s: float) 
 def run_up(timeout_s: float) -> int:
     started = time.monotonic()
     stack_settings = StackSettings()
-    stack = up(stack_settings)
+    up(stack_settings)
     log.info("stack is up", extra={"seconds": round(time.monotonic() - started, 1)})
 
     partitions = ensure_topics(KafkaSettings(), pipeline_topics(TopicSettings()))
     log.info("topics ready", extra={"topics": partitions})
     es = Elasticsearch(**ElasticsearchSettings().client_kwargs())
     ensure_index(es)
-    state_dir = Path(getattr(stack, "state_dir", stack_settings.state_dir))
+    # The services run as this user, so they keep their pids and logs in the configured state dir
+    # even when Elasticsearch had to fall back to another one.
+    state_dir = stack_settings.state_dir
     for proc in pipeline.start(state_dir):
         log.info("service running", extra={"service": proc.name, "pid": proc.pid, "log": str(proc.log_path)})
 

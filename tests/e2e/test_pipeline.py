@@ -111,13 +111,25 @@ def test_seed_published_with_the_cli_is_searchable_with_highlights(
 
 @pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat is not installed (.ci/run installs it)")
 def test_seed_published_again_with_kcat_replaces_the_same_document(
-    running_pipeline: None, endpoints, es: Elasticsearch, seed_path: Path  # type: ignore[no-untyped-def]
+    running_pipeline: None,
+    endpoints,
+    es: Elasticsearch,
+    seed_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     trace_id = f"kcat-{uuid.uuid4().hex}"
     # One file is one message with kcat -P; the header lets us see this very copy arrive.
     subprocess.run(
-        ["kcat", "-P", "-b", endpoints.kafka_bootstrap, "-t", TOPICS.raw, "-H", f"newswire-trace-id={trace_id}",
-         str(seed_path)],
+        [
+            "kcat",
+            "-P",
+            "-b",
+            endpoints.kafka_bootstrap,
+            "-t",
+            TOPICS.raw,
+            "-H",
+            f"newswire-trace-id={trace_id}",
+            str(seed_path),
+        ],
         check=True,
         timeout=60,
     )
@@ -128,21 +140,31 @@ def test_seed_published_again_with_kcat_replaces_the_same_document(
 
 
 def test_malformed_event_is_dead_lettered_while_valid_ones_keep_flowing(
-    running_pipeline: None, endpoints, es: Elasticsearch  # type: ignore[no-untyped-def]
+    running_pipeline: None,
+    endpoints,
+    es: Elasticsearch,  # type: ignore[no-untyped-def]
 ) -> None:
     run_id = uuid.uuid4().hex
     dlq_start = _end_offsets(endpoints.kafka_bootstrap, TOPICS.dlq)
     producer = KafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap)
     bad_trace, good_trace = f"bad-{run_id}", f"good-{run_id}"
-    producer.send(TOPICS.raw, value=b'{"title": "broken json", "body": ', headers=[("newswire-trace-id", bad_trace.encode())])
-    good = {"title": f"Valid article {run_id} after a broken one", "body": "The pipeline keeps flowing after bad input.\n\nA second paragraph."}
+    producer.send(
+        TOPICS.raw,
+        value=b'{"title": "broken json", "body": ',
+        headers=[("newswire-trace-id", bad_trace.encode())],
+    )
+    good = {
+        "title": f"Valid article {run_id} after a broken one",
+        "body": "The pipeline keeps flowing after bad input.\n\nA second paragraph.",
+    }
     producer.send(TOPICS.raw, value=orjson.dumps(good), headers=[("newswire-trace-id", good_trace.encode())])
     producer.flush()
     producer.close()
 
     wait_for(lambda: docs_with_trace(es, good_trace), "the valid article behind the malformed one")
     letter = wait_for(
-        lambda: _find_dead_letter(endpoints.kafka_bootstrap, dlq_start, bad_trace), "the malformed event on the DLQ"
+        lambda: _find_dead_letter(endpoints.kafka_bootstrap, dlq_start, bad_trace),
+        "the malformed event on the DLQ",
     )
     assert letter.stage == "ingest"
     assert letter.reason == "invalid_json"

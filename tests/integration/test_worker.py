@@ -27,15 +27,21 @@ class _Script:
         if self.calls <= self.transient_failures:
             raise TransientError("elasticsearch is down")
         return [
-            Rejected("bad_value", "value was 'bad'") if m.value == b"bad"
+            Rejected("bad_value", "value was 'bad'")
+            if m.value == b"bad"
             else Emitted((Emit(self.out_topic, m.key, (m.value or b"").upper()),))
             for m in messages
         ]
 
 
 def _read_all(bootstrap: str, topic: str) -> list[bytes]:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             consumer_timeout_ms=3000, enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+        enable_auto_commit=False,
+    )
     try:
         return [record.value for record in consumer]
     finally:
@@ -112,8 +118,13 @@ def test_uncommitted_batch_is_read_again_after_a_crash(endpoints) -> None:  # ty
         def process(self, messages: Sequence[Message]) -> Sequence[Outcome]:
             raise _Crash("process died mid-batch")
 
-    first = Worker(name="w1", stage=FailureStage.INGEST, handler=_CrashAfterProcessing(out, 0),
-                   consumer=make_consumer(settings, group, [source], "w1"), producer=make_producer(settings, "w1"))
+    first = Worker(
+        name="w1",
+        stage=FailureStage.INGEST,
+        handler=_CrashAfterProcessing(out, 0),
+        consumer=make_consumer(settings, group, [source], "w1"),
+        producer=make_producer(settings, "w1"),
+    )
     try:
         for _ in range(20):
             try:
@@ -125,8 +136,13 @@ def test_uncommitted_batch_is_read_again_after_a_crash(endpoints) -> None:  # ty
         first.close()
     assert _committed(endpoints.kafka_bootstrap, group, source) <= 0
 
-    second = Worker(name="w2", stage=FailureStage.INGEST, handler=_Script(out, 0),
-                    consumer=make_consumer(settings, group, [source], "w2"), producer=make_producer(settings, "w2"))
+    second = Worker(
+        name="w2",
+        stage=FailureStage.INGEST,
+        handler=_Script(out, 0),
+        consumer=make_consumer(settings, group, [source], "w2"),
+        producer=make_producer(settings, "w2"),
+    )
     try:
         processed = 0
         for _ in range(60):

@@ -51,7 +51,11 @@ def test_transient_errors_propagate_so_the_batch_is_retried() -> None:
 def test_dead_letter_record_keeps_origin_trace_and_capped_payload() -> None:
     message = _message(b"0123456789", **{"newswire-trace-id": b"trace-7"})
     record = dead_letter_record(
-        message, Rejected("invalid_json", "Expecting value"), FailureStage.INGEST, "ingest", max_payload_bytes=4
+        message,
+        Rejected("invalid_json", "Expecting value"),
+        FailureStage.INGEST,
+        "ingest",
+        max_payload_bytes=4,
     )
     letter = DeadLetter.model_validate(orjson.loads(record.value))
     assert record.topic == "articles.dlq"
@@ -61,11 +65,18 @@ def test_dead_letter_record_keeps_origin_trace_and_capped_payload() -> None:
     assert letter.payload() == b"0123"
     assert (letter.payload_size, letter.payload_truncated) == (10, True)
     src = letter.source_record
-    assert (src.topic, src.partition, src.offset, src.headers) == ("articles.raw", 2, 41, {"newswire-trace-id": "trace-7"})
+    assert (src.topic, src.partition, src.offset, src.headers) == (
+        "articles.raw",
+        2,
+        41,
+        {"newswire-trace-id": "trace-7"},
+    )
 
 
 def test_dead_letter_of_an_empty_message_is_still_valid() -> None:
-    record = dead_letter_record(_message(None), Rejected("empty", "no bytes"), FailureStage.INGEST, "ingest", 10)
+    record = dead_letter_record(
+        _message(None), Rejected("empty", "no bytes"), FailureStage.INGEST, "ingest", 10
+    )
     letter = DeadLetter.model_validate_json(record.value)
     assert letter.payload() == b"" and letter.payload_size == 0
 

@@ -80,7 +80,8 @@ def test_events_round_trip_through_json() -> None:
     enriched = ArticleEnriched(**new_envelope_fields("enrich", "trace-1"), article=article)
     assert ArticleEnriched.model_validate_json(enriched.model_dump_json()) == enriched
     ingested = ArticleIngested(
-        **new_envelope_fields("ingest"), article=Article.model_validate(article.model_dump(include=set(Article.model_fields)))
+        **new_envelope_fields("ingest"),
+        article=Article.model_validate(article.model_dump(include=set(Article.model_fields))),
     )
     assert ArticleIngested.model_validate_json(ingested.model_dump_json()) == ingested
     assert ingested.schema_version.startswith("1.")

@@ -1,0 +1,113 @@
+"""Settings of the native stack (Kafka + Elasticsearch run as local processes).
+
+Every field can be set from the environment with the prefix ``NEWSWIRE_STACK_``, e.g.
+``NEWSWIRE_STACK_STATE_DIR=/var/lib/newswire`` or ``NEWSWIRE_STACK_ES_HEAP=2g``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The repository root: the parent of ``services/``.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+_DEFAULT_JAVA_17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+
+
+def default_java_home() -> Path:
+    """``$JAVA_HOME`` if it holds a JDK, else Debian's Java 17, else the JDK of ``java`` on PATH."""
+    env = os.environ.get("JAVA_HOME")
+    if env and (Path(env) / "bin" / "java").exists():
+        return Path(env)
+    if (_DEFAULT_JAVA_17 / "bin" / "java").exists():
+        return _DEFAULT_JAVA_17
+    java = shutil.which("java")
+    if java:
+        return Path(java).resolve().parents[1]
+    return _DEFAULT_JAVA_17
+
+
+class StackSettings(BaseSettings):
+    """Where the stack lives, which versions it runs and how it is reached."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_STACK_", extra="ignore")
+
+    repo_root: Path = REPO_ROOT
+    state_dir: Path = REPO_ROOT / ".state"
+    #: Used instead of ``state_dir`` when the Elasticsearch user cannot reach ``state_dir``
+    #: (e.g. the repository sits under a directory only root may enter).
+    fallback_state_dir: Path = Path("/var/lib/newswire")
+
+    # -- artifacts ---------------------------------------------------------------------------
+    kafka_version: str = "3.9.1"
+    es_version: str = "8.19.21"
+    mvn: str = "mvn"
+    #: Extra arguments for every Maven call (e.g. ``-o`` to force offline mode).
+    mvn_args: list[str] = Field(default_factory=list)
+    artifacts_timeout: float = 900.0
+
+    # -- Java ----------------------------------------------------------------------------------
+    java_home: Path = Field(default_factory=default_java_home)
+    kafka_java_home: Path | None = None
+    es_java_home: Path | None = None
+
+    # -- Kafka ---------------------------------------------------------------------------------
+    kafka_host: str = "127.0.0.1"
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_node_id: int = 1
+    kafka_heap: str = "512m"
+    kafka_num_partitions: int = 1
+    kafka_start_timeout: float = 90.0
+
+    # -- Elasticsearch -------------------------------------------------------------------------
+    es_host: str = "127.0.0.1"
+    es_port: int = 9200
+    es_transport_port: int = 9300
+    es_cluster_name: str = "newswire"
+    es_heap: str = "1g"
+    es_start_timeout: float = 120.0
+    #: System user that runs Elasticsearch when the manager runs as root (ES refuses root).
+    es_user: str = "newswire"
+    #: Extra ``elasticsearch.yml`` settings (rendered after the built-in ones, overriding them).
+    es_extra_settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    #: Build and install the newswire-analysis plugin (deploy/analysis-plugin).
+    es_install_analysis_plugin: bool = True
+
+    # -- shutdown ------------------------------------------------------------------------------
+    stop_timeout: float = 30.0
+
+    @field_validator("state_dir", "fallback_state_dir", "repo_root")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    # -- derived -------------------------------------------------------------------------------
+    @property
+    def kafka_java(self) -> Path:
+        return (self.kafka_java_home or self.java_home) / "bin" / "java"
+
+    @property
+    def es_java(self) -> Path:
+        return self.es_java_home or self.java_home
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.kafka_host}:{self.kafka_port}"
+
+    @property
+    def es_url(self) -> str:
+        return f"http://{self.es_host}:{self.es_port}"
+
+    @property
+    def native_pom(self) -> Path:
+        return self.repo_root / "deploy" / "native" / "pom.xml"
+
+    @property
+    def plugin_dir(self) -> Path:
+        return self.repo_root / "deploy" / "analysis-plugin"
