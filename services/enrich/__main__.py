@@ -1,0 +1,87 @@
+"""``python -m services.enrich``: wait for Kafka, create the topics, run the faust worker until SIGTERM.
+
+faust's worker installs the SIGTERM/SIGINT handlers: it stops the agent after the event in hand,
+commits the acked offsets, closes the Kafka clients and exits 0. Logging stays ours (JSON lines
+on stderr): the worker is told not to configure logging, print its banner or redirect stdout.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from typing import Any
+
+import faust
+
+from schemas.topics import TOPICS
+from services.enrich.app import app, settings
+from services.enrich.enrichers.language import warm_up
+from services.enrich.log_throttle import throttle_repeats
+from services.runtime.kafka import ensure_topics, pipeline_topics, wait_for_broker
+from services.runtime.logging import configure_logging
+
+log = logging.getLogger("services.enrich")
+
+
+class EnrichWorker(faust.Worker):
+    """faust's worker, reporting readiness in our log format instead of its terminal banner."""
+
+    def __init__(self, *args: Any, started_at: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started_at = started_at
+        self.spinner = None  # it writes terminal escapes to stdout even when stdout is a file
+
+    async def on_startup_finished(self) -> None:
+        await super().on_startup_finished()
+        log.info(
+            "enrich ready",
+            extra={"app_id": settings.app_id, "startup_s": round(time.monotonic() - self.started_at, 2)},
+        )
+
+    def on_worker_shutdown(self) -> None:
+        log.info("enrich stopping", extra={"app_id": settings.app_id})
+
+
+def _exit_now(signum: int, frame: object) -> None:
+    log.info("enrich stopped before start", extra={"signal": signum})
+    raise SystemExit(0)
+
+
+def main() -> None:
+    started_at = time.monotonic()
+    configure_logging("enrich", settings.log_level, settings.log_json)
+    throttle_repeats()
+    # Until faust's worker installs its own handlers, SIGTERM has nothing to finish: just leave.
+    signal.signal(signal.SIGTERM, _exit_now)
+    log.info(
+        "enrich starting", extra={"app_id": settings.app_id, "bootstrap": settings.kafka.bootstrap_servers}
+    )
+    try:
+        wait_for_broker(settings.kafka)
+    except TimeoutError as exc:
+        log.error("Kafka unreachable, giving up", extra={"error": str(exc)})
+        raise SystemExit(1) from exc
+    partitions = ensure_topics(
+        settings.kafka, pipeline_topics(settings.topics), settings.topics.replication_factor
+    )
+    if partitions[TOPICS.ingested] != app.conf.topic_partitions:
+        log.warning(
+            "articles.ingested partition count differs from settings; using the topic's",
+            extra={"topic_partitions": partitions[TOPICS.ingested], "configured": app.conf.topic_partitions},
+        )
+        app.conf.topic_partitions = partitions[TOPICS.ingested]
+    warm_up()
+    worker = EnrichWorker(
+        app,
+        loglevel=settings.log_level,
+        quiet=True,
+        redirect_stdouts=False,
+        override_logging=False,
+        started_at=started_at,
+    )
+    worker.execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()

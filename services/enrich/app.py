@@ -1,0 +1,161 @@
+"""The enrich worker as a faust app: ``articles.ingested`` -> enrich -> ``articles.enriched``.
+
+Delivery is at least once. faust acks an event when the agent's ``async for`` moves on to the
+next one and commits acked offsets every ``commit_interval_s`` seconds, on rebalance and on
+shutdown. The agent waits for the broker to acknowledge (``acks=all``) every record it produces
+before moving on, so an offset is never committed before its output is safely in Kafka. A crash
+replays the uncommitted tail; the index absorbs those duplicates with writes keyed on the article id.
+
+Records that can never be enriched (bad JSON, another schema major, invalid event, an enricher
+raising) go to ``articles.dlq`` with the original bytes; the agent itself never raises on input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import faust
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
+from aiokafka.helpers import create_ssl_context
+from faust.exceptions import ProducerSendError
+from faust.types.auth import CredentialsT
+
+from schemas.topics import TOPICS
+from services.enrich.handler import output_too_large, process_event
+from services.enrich.settings import Settings
+from services.runtime.messages import Emit, Message
+from services.runtime.settings import KafkaSettings
+from services.runtime.worker import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+#: Small enough for a broker's default 1 MB record limit, base64 and envelope included.
+TOO_LARGE_PAYLOAD_BYTES = 64 * 1024
+
+
+def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
+    """faust's form of the SASL/SSL part of the shared Kafka settings."""
+    ssl_context = (
+        create_ssl_context(cafile=kafka.ssl_cafile) if kafka.security_protocol.endswith("SSL") else None
+    )
+    if kafka.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=kafka.sasl_password.get_secret_value() if kafka.sasl_password else None,
+            mechanism=kafka.sasl_mechanism or "PLAIN",
+            ssl_context=ssl_context,
+        )
+    if ssl_context is not None:
+        return faust.SSLCredentials(ssl_context)
+    return None
+
+
+settings = Settings()
+
+app = faust.App(
+    settings.app_id,
+    broker=settings.broker_urls(),
+    broker_credentials=broker_credentials(settings.kafka),
+    autodiscover=False,
+    # faust lets unprefixed variables (WEB_PORT, TOPIC_PARTITIONS, PRODUCER_ACKS...) override these
+    # arguments; with a prefix only NEWSWIRE_ENRICH_FAUST_<SETTING> does, deliberately.
+    env_prefix="NEWSWIRE_ENRICH_FAUST_",
+    # Values are our own JSON (orjson + pydantic); faust passes the bytes through untouched.
+    key_serializer="raw",
+    value_serializer="raw",
+    store="memory://",
+    datadir=str(settings.faust_data_dir),
+    # Sizes the topics faust would create (tables, repartitioning) to match articles.ingested,
+    # so they stay co-partitioned with it; __main__ sets it from the topic's real count.
+    topic_partitions=settings.topics.partitions,
+    topic_replication_factor=settings.topics.replication_factor,
+    # No on_leader timers here, so faust need not create its __assignor-__leader topic.
+    topic_disable_leader=True,
+    producer_acks=-1,
+    producer_max_request_size=settings.max_message_bytes,
+    consumer_auto_offset_reset="earliest",
+    broker_commit_interval=settings.commit_interval_s,
+    web_enabled=settings.web_enabled,
+    web_bind=settings.web_host,  # faust binds to web_bind (default 0.0.0.0); web_host only names it
+    web_host=settings.web_host,
+    web_port=settings.web_port,
+)
+
+ingested_topic = app.topic(TOPICS.ingested, key_type=bytes, value_type=bytes, internal=False)
+enriched_topic = app.topic(TOPICS.enriched, key_type=bytes, value_type=bytes, internal=False)
+dlq_topic = app.topic(TOPICS.dlq, key_type=bytes, value_type=bytes, internal=False)
+output_topics = {TOPICS.enriched: enriched_topic, TOPICS.dlq: dlq_topic}
+
+
+@app.agent(ingested_topic)
+async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
+    """For each ingested article: enrich it, or dead-letter it, and wait until Kafka has the result."""
+    async for event in stream.events():
+        message = message_from_event(event)
+        for record in process_event(message, settings.dlq_payload_max_bytes):
+            await deliver(message, record)
+
+
+def message_from_event(event: faust.EventT) -> Message:
+    """The faust-free view of a consumed record that the handler works on."""
+    raw = event.message
+    headers: Any = raw.headers or []
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    return Message(
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        key=raw.key,
+        value=raw.value,
+        headers={name: value or b"" for name, value in pairs},
+        timestamp_ms=int(raw.timestamp * 1000) if raw.timestamp else None,
+    )
+
+
+async def deliver(message: Message, record: Emit) -> None:
+    """Produce ``record`` and wait for the broker's ack, retrying while Kafka is unavailable.
+
+    A record the broker refuses as too large is replaced by a dead letter with a smaller payload;
+    if even that is refused, the event is logged and skipped rather than blocking its partition.
+    """
+    retry = RetryPolicy()
+    attempt = 0
+    while True:
+        try:
+            await _send(record)
+            return
+        except (MessageSizeTooLargeError, RecordTooLargeError) as exc:
+            if record.topic == TOPICS.dlq:
+                log.error(
+                    "dead letter too large for the broker, event skipped",
+                    extra={"error": repr(exc), "topic": message.topic, "offset": message.offset},
+                )
+                return
+            record = output_too_large(message, record, repr(exc), TOO_LARGE_PAYLOAD_BYTES)
+        except KafkaError as exc:
+            attempt += 1
+            delay = retry.delay(attempt)
+            log.warning(
+                "produce failed, retrying",
+                extra={
+                    "attempt": attempt,
+                    "delay_s": round(delay, 2),
+                    "error": repr(exc),
+                    "topic": record.topic,
+                },
+            )
+            await asyncio.sleep(delay)
+
+
+async def _send(record: Emit) -> None:
+    try:
+        acknowledged = await output_topics[record.topic].send(
+            key=record.key, value=record.value, headers=list(record.headers)
+        )
+    except ProducerSendError as exc:  # faust wraps errors raised before the record is queued
+        if isinstance(exc.__cause__, KafkaError):
+            raise exc.__cause__ from exc
+        raise
+    await acknowledged

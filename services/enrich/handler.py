@@ -1,0 +1,171 @@
+"""The per-event logic of the enrich agent, free of faust and Kafka so it can be tested as is.
+
+:func:`handle` decides what one consumed record becomes (an enriched event or a rejection);
+:func:`process_event` turns that into the records to produce, dead letters included. The faust
+agent only converts its event to a :class:`Message` and sends what comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from schemas.articles import Article, EnrichedArticle
+from schemas.dead_letter import FailureStage
+from schemas.envelope import (
+    SCHEMA_MAJOR,
+    ArticleEnriched,
+    ArticleIngested,
+    new_envelope_fields,
+)
+from schemas.topics import TOPICS
+from services.enrich.pipeline import enrich
+from services.runtime.dead_letters import dead_letter_record
+from services.runtime.messages import (
+    ARTICLE_HEADER,
+    TRACE_HEADER,
+    Dropped,
+    Emit,
+    Emitted,
+    Message,
+    Outcome,
+    Rejected,
+)
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "enrich"
+
+_VERSION = re.compile(r"^(\d+)\.\d+$")
+_MAX_TRACE_ID_CHARS = 128  # EventEnvelope.trace_id max_length
+
+Enrich = Callable[[Article], EnrichedArticle]
+
+
+def handle(message: Message, enrich_article: Enrich = enrich) -> Outcome:
+    """Validate one ``articles.ingested`` record and enrich its article."""
+    header_trace_id = _usable_trace_id(message.header(TRACE_HEADER))
+    if not message.value:
+        return Rejected("empty_message", "the record has no value", trace_id=header_trace_id)
+    try:
+        data = orjson.loads(message.value)
+    except orjson.JSONDecodeError as exc:
+        return Rejected("invalid_json", f"not JSON: {exc}", trace_id=header_trace_id)
+    if not isinstance(data, dict):
+        return Rejected(
+            "validation_failed",
+            f"expected a JSON object, got {type(data).__name__}",
+            trace_id=header_trace_id,
+        )
+    article_id, trace_id = _ids(data, message)
+    version = data.get("schema_version")
+    major = _VERSION.match(version) if isinstance(version, str) else None
+    if major and int(major.group(1)) != SCHEMA_MAJOR:
+        return Rejected(
+            "unsupported_schema_version",
+            f"schema_version {version!r}; this service reads major {SCHEMA_MAJOR}",
+            article_id,
+            trace_id,
+        )
+    try:
+        event = ArticleIngested.model_validate(data)
+    except ValidationError as exc:
+        return Rejected("validation_failed", str(exc), article_id, trace_id)
+    article_id, trace_id = event.article.id, event.trace_id
+    try:
+        enriched = enrich_article(event.article)
+    except Exception as exc:
+        log.exception("enrichment failed", extra={"article_id": article_id, "trace_id": trace_id})
+        return Rejected("enrich_failed", f"{type(exc).__name__}: {exc}", article_id, trace_id)
+    output = ArticleEnriched(**new_envelope_fields(PRODUCER, trace_id), article=enriched)
+    record = Emit(
+        TOPICS.enriched,
+        article_id.encode(),
+        orjson.dumps(output.model_dump(mode="json")),
+        ((TRACE_HEADER, trace_id.encode()), (ARTICLE_HEADER, article_id.encode())),
+    )
+    return Emitted((record,), article_id, trace_id)
+
+
+def process_event(
+    message: Message, dlq_payload_max_bytes: int, enrich_article: Enrich = enrich
+) -> list[Emit]:
+    """The records to produce for one consumed record; never raises on bad input."""
+    started = time.process_time()
+    try:
+        outcome = handle(message, enrich_article)
+    except Exception as exc:  # a bug in handle() must not stop the stream: quarantine the record
+        log.exception("handler failed", extra=_position(message))
+        outcome = Rejected(
+            "unhandled_error",
+            f"{type(exc).__name__}: {exc}",
+            trace_id=_usable_trace_id(message.header(TRACE_HEADER)),
+        )
+    cpu_ms = round((time.process_time() - started) * 1000, 2)
+    if isinstance(outcome, Emitted):
+        log.info(
+            "enriched",
+            extra={"article_id": outcome.article_id, "trace_id": outcome.trace_id, "cpu_ms": cpu_ms},
+        )
+        return list(outcome.records)
+    if isinstance(outcome, Rejected):
+        log.warning(
+            "dead-lettered",
+            extra={
+                "reason": outcome.reason,
+                "detail": outcome.detail[:500],
+                "article_id": outcome.article_id,
+                "trace_id": outcome.trace_id,
+                **_position(message),
+            },
+        )
+        return [dead_letter_record(message, outcome, FailureStage.ENRICH, PRODUCER, dlq_payload_max_bytes)]
+    if isinstance(outcome, Dropped):
+        log.info("dropped", extra={"reason": outcome.reason, "article_id": outcome.article_id})
+    return []
+
+
+def output_too_large(message: Message, record: Emit, error: str, payload_max_bytes: int) -> Emit:
+    """The dead letter sent instead of a ``record`` the broker refused as too large.
+
+    ``payload_max_bytes`` should be small enough for any broker's limit, or this one is refused too.
+    """
+    rejection = Rejected(
+        "output_too_large",
+        f"{len(record.value)} byte record for {record.topic} refused: {error}",
+        message.header(ARTICLE_HEADER) or (record.key.decode("utf-8", "replace") if record.key else None),
+        _usable_trace_id(dict(record.headers).get(TRACE_HEADER, b"").decode("utf-8", "replace")),
+    )
+    return dead_letter_record(message, rejection, FailureStage.ENRICH, PRODUCER, payload_max_bytes)
+
+
+def _ids(data: dict[str, Any], message: Message) -> tuple[str | None, str]:
+    """Article and trace id of a not yet validated event, for the dead letter if it is rejected."""
+    article = data.get("article")
+    article_id = article.get("id") if isinstance(article, dict) else None
+    if not isinstance(article_id, str) or not article_id:
+        article_id = message.header(ARTICLE_HEADER)
+    trace_id = data.get("trace_id")
+    usable = _usable_trace_id(trace_id if isinstance(trace_id, str) else None)
+    return article_id, usable or _usable_trace_id(message.header(TRACE_HEADER))
+
+
+def _usable_trace_id(candidate: str | None) -> str:
+    """``candidate`` if the envelope would accept it as a trace id, else a fresh one.
+
+    A dead letter must always be buildable, whatever garbage the record carried.
+    """
+    if candidate and len(candidate) <= _MAX_TRACE_ID_CHARS:
+        return candidate
+    return uuid.uuid4().hex
+
+
+def _position(message: Message) -> dict[str, Any]:
+    return {"topic": message.topic, "partition": message.partition, "offset": message.offset}

@@ -1,0 +1,48 @@
+"""Settings of the enrich service, from ``NEWSWIRE_ENRICH_*`` (Kafka from ``NEWSWIRE_KAFKA_*``)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.runtime.settings import KafkaSettings, TopicSettings
+
+
+class Settings(BaseSettings):
+    """What the enrich worker needs; every field can be set as ``NEWSWIRE_ENRICH_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_ENRICH_", frozen=True, extra="ignore")
+
+    app_id: str = Field(
+        default="newswire-enrich",
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Faust app id: the Kafka consumer group and the prefix of faust's own topics.",
+    )
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = Field(default=True, description="JSON lines (services) or plain text (humans).")
+    dlq_payload_max_bytes: int = Field(default=1_048_576, ge=0)
+    max_message_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Largest record the producer will send."
+    )
+    commit_interval_s: float = Field(default=2.8, gt=0, description="How often acked offsets are committed.")
+    web_enabled: bool = Field(
+        default=False, description="Faust's HTTP server (stats, health), off by default."
+    )
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    data_dir: Path | None = Field(
+        default=None, description="Faust's data directory; default <tmp>/newswire-enrich-<app id>."
+    )
+
+    @property
+    def faust_data_dir(self) -> Path:
+        return self.data_dir or Path(tempfile.gettempdir()) / f"newswire-enrich-{self.app_id}"
+
+    def broker_urls(self) -> list[str]:
+        return [f"kafka://{server.strip()}" for server in self.kafka.bootstrap_servers.split(",")]
