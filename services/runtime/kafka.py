@@ -60,7 +60,12 @@ def wait_for_broker(settings: KafkaSettings) -> None:
     delay = 0.5
     while True:
         try:
-            admin = KafkaAdminClient(**settings.client_config(), client_id="newswire-wait")
+            remaining_ms = max(1000, int((deadline - time.monotonic()) * 1000))
+            admin = KafkaAdminClient(
+                **settings.client_config(),
+                client_id="newswire-wait",
+                bootstrap_timeout_ms=min(5000, remaining_ms),
+            )
             try:
                 admin.list_topics()
                 return

@@ -44,5 +44,14 @@ def configure_logging(service: str, level: str = "INFO", json_lines: bool = True
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # The Kafka clients are chatty at INFO about every connection; their warnings still come through.
-    for noisy in ("kafka", "aiokafka", "elastic_transport", "urllib3", "faust", "mode"):
+    for noisy in (
+        "kafka",
+        "aiokafka",
+        "elastic_transport",
+        "urllib3",
+        "httpx",
+        "httpcore",
+        "faust",
+        "mode",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

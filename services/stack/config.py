@@ -36,6 +36,9 @@ def kafka_server_properties(settings: StackSettings, paths: StackPaths) -> dict[
         "transaction.state.log.replication.factor": "1",
         "transaction.state.log.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
+        # Articles can be large (the contract allows 2M characters of body): 16 MiB like the producers.
+        "message.max.bytes": str(16 * 1024 * 1024),
+        "replica.fetch.max.bytes": str(16 * 1024 * 1024),
         "auto.create.topics.enable": "true",
         "delete.topic.enable": "true",
         "num.recovery.threads.per.data.dir": "1",

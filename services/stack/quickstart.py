@@ -33,7 +33,7 @@ DEMO_QUERY = "Shanghai Cooperation Organization"
 
 def _newswire(*args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services.cli.main", *args],
+        [sys.executable, "-m", "services.cli", *args],
         check=True,
         text=True,
         stdout=subprocess.PIPE if capture else None,
@@ -63,33 +63,38 @@ def run_up(timeout_s: float) -> int:
     started = time.monotonic()
     stack_settings = StackSettings()
     up(stack_settings)
-    log.info("stack is up", extra={"seconds": round(time.monotonic() - started, 1)})
+    log.info("Kafka and Elasticsearch are up after %.1fs", time.monotonic() - started)
 
     partitions = ensure_topics(KafkaSettings(), pipeline_topics(TopicSettings()))
-    log.info("topics ready", extra={"topics": partitions})
+    log.info(
+        "topics ready: %s", ", ".join(f"{name} ({count} partitions)" for name, count in partitions.items())
+    )
     es = Elasticsearch(**ElasticsearchSettings().client_kwargs())
     ensure_index(es)
     # The services run as this user, so they keep their pids and logs in the configured state dir
     # even when Elasticsearch had to fall back to another one.
     state_dir = stack_settings.state_dir
     for proc in pipeline.start(state_dir):
-        log.info("service running", extra={"service": proc.name, "pid": proc.pid, "log": str(proc.log_path)})
+        log.info("service %s running (pid %s), log: %s", proc.name, proc.pid, proc.log_path)
 
     published = json.loads(_newswire("publish", str(SAMPLES), "--json", capture=True).stdout)
     trace_ids = [message["trace_id"] for message in published["messages"]]
-    log.info("samples published", extra={"count": len(trace_ids)})
+    log.info(
+        "published %d sample articles from %s; waiting until they are searchable", len(trace_ids), SAMPLES
+    )
     missing = _wait_searchable(es, trace_ids, timeout_s)
     if missing:
         log.error(
-            "some samples did not reach the index; see `newswire dlq`-style checks on articles.dlq and the "
-            "service logs",
-            extra={"missing_trace_ids": missing, "logs": str(state_dir / "logs")},
+            "%d of %d samples did not reach the index within %.0fs (trace ids %s); look at articles.dlq "
+            "and the service logs in %s",
+            len(missing),
+            len(trace_ids),
+            timeout_s,
+            ", ".join(missing),
+            state_dir / "logs",
         )
         return 1
-    log.info(
-        "all samples searchable",
-        extra={"count": len(trace_ids), "seconds": round(time.monotonic() - started, 1)},
-    )
+    log.info("all %d samples searchable; make up took %.1fs", len(trace_ids), time.monotonic() - started)
     sys.stdout.write(f'\n$ newswire search "{DEMO_QUERY}"\n')
     sys.stdout.flush()
     _newswire("search", DEMO_QUERY)

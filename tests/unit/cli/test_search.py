@@ -1,0 +1,152 @@
+"""How ``newswire search`` presents hits."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from services.cli.main import app
+from services.cli.search import highlighted, hit_summary
+
+runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+
+
+def test_highlighted_makes_em_bold_and_keeps_other_text_literal() -> None:
+    text = highlighted("the <em>Shanghai Cooperation</em> summit [SCO] in <em>Astana</em>")
+
+    assert text.plain == "the Shanghai Cooperation summit [SCO] in Astana"
+    bold = [text.plain[span.start : span.end] for span in text.spans if span.style == "bold"]
+    assert bold == ["Shanghai Cooperation", "Astana"]
+
+
+def test_highlighted_without_marks_is_plain() -> None:
+    text = highlighted("no marks here")
+
+    assert text.plain == "no marks here" and text.spans == []
+
+
+def test_hit_summary_takes_fields_from_source_and_keeps_em_tags() -> None:
+    hit = {
+        "_id": "a" * 32,
+        "_score": 12.5,
+        "_source": {
+            "id": "a" * 32,
+            "title": "Putin, Xi meet at Central Asian summit",
+            "section": "Russia",
+            "source": "Press TV",
+            "canonical_url": "https://www.presstv.ir/Detail/2024/07/03/1",
+            "published_at": "2024-07-03T10:00:00Z",
+        },
+        "highlight": {"body": ["<em>Putin</em> and <em>Xi</em> convened in the capital"]},
+    }
+
+    summary = hit_summary(hit)
+
+    assert summary == {
+        "id": "a" * 32,
+        "score": 12.5,
+        "title": "Putin, Xi meet at Central Asian summit",
+        "section": "Russia",
+        "source": "Press TV",
+        "url": "https://www.presstv.ir/Detail/2024/07/03/1",
+        "published_at": "2024-07-03T10:00:00Z",
+        "highlights": {"body": ["<em>Putin</em> and <em>Xi</em> convened in the capital"]},
+    }
+
+
+def test_hit_summary_tolerates_missing_fields() -> None:
+    summary = hit_summary({"_id": "b" * 32, "_score": 1.0, "_source": {}})
+
+    assert summary["id"] == "b" * 32
+    assert summary["title"] is None and summary["highlights"] == {}
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_unreachable_elasticsearch_is_a_one_line_error_with_exit_code_2(as_json: bool) -> None:
+    # Port 9 (discard) has no listener here: the connection is refused at once.
+    args = ["--es-url", "http://127.0.0.1:9", "search", "Astana", *(["--json"] if as_json else [])]
+
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: Elasticsearch is not reachable at http://127.0.0.1:9")
+
+
+class FakeElasticsearch:
+    """Stands in for the client: records the request and answers with the given hits."""
+
+    hits: ClassVar[list[dict]] = []
+    calls: ClassVar[list[dict]] = []
+
+    def __init__(self, **kwargs: object) -> None:
+        self.calls.append({"client": kwargs})
+
+    def search(self, index: str, body: dict) -> dict:
+        self.calls[-1].update(index=index, body=body)
+        return {"hits": {"total": {"value": len(self.hits), "relation": "eq"}, "hits": self.hits}}
+
+    def close(self) -> None:
+        self.calls[-1]["closed"] = True
+
+
+@pytest.fixture
+def fake_es(monkeypatch: pytest.MonkeyPatch) -> type[FakeElasticsearch]:
+    monkeypatch.setattr(FakeElasticsearch, "hits", [])
+    monkeypatch.setattr(FakeElasticsearch, "calls", [])
+    monkeypatch.setattr("elasticsearch.Elasticsearch", FakeElasticsearch)
+    return FakeElasticsearch
+
+
+def test_json_output_and_request(fake_es: type[FakeElasticsearch]) -> None:
+    fake_es.hits = [{"_id": "c" * 32, "_score": 3.0, "_source": {"id": "c" * 32, "title": "T"}}]
+
+    result = runner.invoke(
+        app, ["--es-url", "http://es.example:9200", "search", "Astana", "--json", "--source", "Press TV"]
+    )
+
+    assert result.exit_code == 0, result.output
+    output = orjson.loads(result.stdout)
+    assert output["total"] == 1
+    assert [(hit["id"], hit["title"]) for hit in output["hits"]] == [("c" * 32, "T")]
+    [call] = fake_es.calls
+    assert call["index"] == "articles"
+    assert {"term": {"source": "Press TV"}} in call["body"]["query"]["function_score"]["query"]["bool"][
+        "filter"
+    ]
+    assert call["client"]["hosts"] == ["http://es.example:9200"]
+    assert call["closed"] is True
+
+
+def test_zero_hits_is_a_message_not_an_error(fake_es: type[FakeElasticsearch]) -> None:
+    result = runner.invoke(app, ["search", "no such words"])
+
+    assert result.exit_code == 0, result.output
+    assert "no articles match" in result.stdout
+
+
+def test_hits_are_printed_ranked_with_snippets(fake_es: type[FakeElasticsearch]) -> None:
+    fake_es.hits = [
+        {
+            "_id": "a" * 32,
+            "_score": 9.0,
+            "_source": {"id": "a" * 32, "title": "Putin, Xi meet", "source": "Press TV", "section": "Russia"},
+            "highlight": {"body": ["summit of the <em>Shanghai Cooperation Organization</em> in Astana"]},
+        },
+        {"_id": "b" * 32, "_score": 2.0, "_source": {"id": "b" * 32, "title": "Other"}},
+    ]
+
+    result = runner.invoke(app, ["search", "Shanghai Cooperation Organization"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if "1. Putin, Xi meet" in line)
+    second = next(i for i, line in enumerate(lines) if "2. Other" in line)
+    assert first < second
+    assert any("Press TV · Russia" in line and "a" * 32 in line for line in lines)
+    assert any("summit of the Shanghai Cooperation Organization in Astana" in line for line in lines)
+    assert "<em>" not in result.stdout

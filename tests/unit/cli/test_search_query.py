@@ -1,0 +1,96 @@
+"""The Elasticsearch request built for ``newswire search``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from services.cli.search_query import SearchFilters, build_query, parse_date
+
+
+def bool_query(body: dict) -> dict:
+    return body["query"]["function_score"]["query"]["bool"]
+
+
+def test_query_without_filters_has_relevance_and_phrase_clauses_only() -> None:
+    body = build_query("Shanghai Cooperation Organization")
+
+    assert "filter" not in bool_query(body)
+    [relevance] = bool_query(body)["must"]
+    assert relevance["multi_match"]["query"] == "Shanghai Cooperation Organization"
+    assert relevance["multi_match"]["type"] == "best_fields"
+    assert set(relevance["multi_match"]["fields"]) == {"title^3", "caption", "body"}
+
+
+def test_exact_phrase_adds_to_the_score_and_multiplies_it() -> None:
+    body = build_query("Putin Xi")
+
+    [should] = bool_query(body)["should"]
+    assert should["multi_match"]["type"] == "phrase"
+    assert should["multi_match"]["query"] == "Putin Xi"
+    assert {"title", "body"} <= {field.split("^")[0] for field in should["multi_match"]["fields"]}
+    assert should["multi_match"]["boost"] > 1
+    function_score = body["query"]["function_score"]
+    [multiplier] = function_score["functions"]
+    assert multiplier["filter"]["multi_match"]["type"] == "phrase"
+    assert multiplier["filter"]["multi_match"]["query"] == "Putin Xi"
+    assert multiplier["weight"] > 1
+    assert function_score["boost_mode"] == "multiply"
+
+
+def test_filters_become_term_and_range_filters() -> None:
+    filters = SearchFilters(
+        section="World",
+        source="Press TV",
+        language="en",
+        since=date(2024, 7, 1),
+        until=datetime(2024, 7, 31, 12, 0, tzinfo=UTC),
+    )
+
+    clauses = bool_query(build_query("Astana", filters))["filter"]
+
+    assert {"term": {"section": "World"}} in clauses
+    assert {"term": {"source": "Press TV"}} in clauses
+    assert {"term": {"language": "en"}} in clauses
+    assert {
+        "range": {"published_at": {"gte": "2024-07-01||/d", "lte": "2024-07-31T12:00:00+00:00"}}
+    } in clauses
+    assert len(clauses) == 4
+
+
+def test_only_given_filters_are_used() -> None:
+    clauses = bool_query(build_query("Astana", SearchFilters(until=date(2024, 7, 3))))["filter"]
+
+    assert clauses == [{"range": {"published_at": {"lte": "2024-07-03||/d"}}}]
+
+
+def test_size_source_fields_and_highlighting() -> None:
+    body = build_query("Astana", size=3)
+
+    assert body["size"] == 3
+    assert {"id", "title", "source", "section", "url", "published_at"} <= set(body["_source"])
+    highlight = body["highlight"]
+    assert highlight["pre_tags"] == ["<em>"] and highlight["post_tags"] == ["</em>"]
+    assert set(highlight["fields"]) == {"title", "caption", "body"}
+    assert highlight["fields"]["body"]["number_of_fragments"] == 2
+    assert 100 <= highlight["fields"]["body"]["fragment_size"] <= 200
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-07-03", date(2024, 7, 3)),
+        ("2024-07-03T10:30:00Z", datetime(2024, 7, 3, 10, 30, tzinfo=UTC)),
+        ("2024-07-03T10:30", datetime(2024, 7, 3, 10, 30)),
+    ],
+)
+def test_parse_date(text: str, expected: date) -> None:
+    assert parse_date(text) == expected
+    assert type(parse_date(text)) is type(expected)
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2024-13-01", "03/07/2024"])
+def test_parse_date_rejects_other_formats(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_date(text)
