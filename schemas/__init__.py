@@ -10,6 +10,11 @@ from schemas.articles import (
     ContentFormat,
     EnrichedArticle,
     EnricherRun,
+    Entity,
+    EntityType,
+    GeoPoint,
+    Place,
+    Quote,
     RawArticle,
 )
 from schemas.dead_letter import DeadLetter, FailureStage
@@ -24,6 +29,11 @@ __all__ = [
     "DeadLetter",
     "EnrichedArticle",
     "EnricherRun",
+    "Entity",
+    "EntityType",
+    "GeoPoint",
+    "Place",
+    "Quote",
     "EventEnvelope",
     "FailureStage",
     "RawArticle",

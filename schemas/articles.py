@@ -104,11 +104,77 @@ class EnricherRun(BaseModel):
     version: str
 
 
+class EntityType(StrEnum):
+    PERSON = "PER"
+    ORGANIZATION = "ORG"
+    LOCATION = "LOC"
+
+
+class Entity(BaseModel):
+    """A person, organisation or place named in the article, resolved to one canonical name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=300, description="Canonical name, e.g. 'Vladimir Putin'.")
+    type: EntityType
+    mentions: int = Field(ge=1, description="How often any of its forms occurs in title, caption and body.")
+    first_offset: int = Field(ge=0, description="Character offset of the first mention in the body text.")
+    aliases: list[str] = Field(
+        default_factory=list, description="Other forms seen in the article: surnames, titles, acronyms."
+    )
+
+
+class GeoPoint(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Place(BaseModel):
+    """A place resolved to a country (ISO 3166-1 alpha-2) and, for known cities, coordinates."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=300)
+    kind: str = Field(pattern=r"^(country|city|region|other)$")
+    country_codes: list[str] = Field(
+        default_factory=list, description="ISO 3166-1 alpha-2; a region like 'Central Asia' maps to several."
+    )
+    location: GeoPoint | None = None
+    mentions: int = Field(default=1, ge=1)
+
+
+class Quote(BaseModel):
+    """A direct quote and who said it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str = Field(min_length=1, max_length=5_000)
+    speaker: str | None = Field(default=None, description="Canonical entity name when resolved.")
+    speaker_type: EntityType | None = None
+    offset: int = Field(ge=0, description="Character offset of the quote in the body text.")
+
+
 class EnrichedArticle(Article):
-    """An article with the enrich service's additions, as published on ``articles.enriched``."""
+    """An article with the enrich service's additions, as published on ``articles.enriched``.
+
+    Every addition has a default, so an enricher that is switched off or fails leaves its field
+    empty instead of making the event invalid.
+    """
 
     language: str | None = Field(default=None, description="ISO 639-1 code, None when undetectable.")
     word_count: int = Field(ge=0)
     reading_time_minutes: float = Field(ge=0, description="At 230 words per minute.")
+    entities: list[Entity] = Field(default_factory=list)
+    places: list[Place] = Field(default_factory=list)
+    countries: list[str] = Field(default_factory=list, description="ISO 3166-1 alpha-2, most relevant first.")
+    primary_country: str | None = Field(default=None, description="The country the story is mostly about.")
+    quotes: list[Quote] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list, description="A handful of key phrases, best first.")
+    summary: str | None = Field(default=None, description="One or two sentences taken from the article.")
+    duplicate_of: str | None = Field(
+        default=None, description="Id of the first article seen that this one nearly copies."
+    )
     enrichers: list[EnricherRun] = Field(default_factory=list)
     enriched_at: datetime

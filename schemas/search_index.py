@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from schemas.articles import EnrichedArticle
+from schemas.articles import EnrichedArticle, EntityType
 
 ALIAS = "articles"
 INDEX = "articles-v1"
@@ -40,6 +40,17 @@ def document_from(
     """The Elasticsearch source document for an enriched article (``_id`` is ``article.id``)."""
     doc = article.model_dump(mode="json", exclude=set(_NOT_INDEXED))
     doc["body"] = article.body
+    # Flat name lists make the facets and filters (``--person``, ``--org``, ``--place``) plain terms.
+    doc["people"] = _names(article, EntityType.PERSON)
+    doc["organizations"] = _names(article, EntityType.ORGANIZATION)
+    doc["place_names"] = sorted(
+        {entity.name for entity in article.entities if entity.type is EntityType.LOCATION}
+        | {place.name for place in article.places}
+    )
     doc["trace_id"] = trace_id
     doc["indexed_at"] = (indexed_at or datetime.now(UTC)).isoformat()
     return doc
+
+
+def _names(article: EnrichedArticle, kind: EntityType) -> list[str]:
+    return [entity.name for entity in article.entities if entity.type is kind]

@@ -66,10 +66,14 @@ def ensure_index(es: Elasticsearch) -> None:
     except BadRequestError as exc:
         raise RuntimeError(
             f"Elasticsearch rejected index template {TEMPLATE_NAME!r}; its analyzers need the newswire "
-            f"analysis plugin (GET _cat/plugins) and the analysis-common module (keyword tokenizer): {exc}"
+            f"analysis plugin (GET _cat/plugins): {exc}"
         ) from exc
     if es.indices.exists(index=INDEX):
-        log.info("index exists", extra={"index": INDEX, "alias": ALIAS})
+        # New fields of the same schema major are additive: put them on the live index so that a
+        # strict mapping does not reject documents carrying them. A changed field type is refused
+        # here and needs a new index version (articles-v2) and a reindex.
+        es.indices.put_mapping(index=INDEX, body=index_template()["template"]["mappings"])
+        log.info("index exists; mapping brought up to date", extra={"index": INDEX, "alias": ALIAS})
     else:
         try:
             es.indices.create(index=INDEX)
