@@ -5,13 +5,15 @@ STATE ?= .state
 INSTALLED := $(STATE)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST := $(PYTHON) -m pytest
 
-.PHONY: help install up down status test test-unit test-integration test-e2e lint format schemas bench clean
+.PHONY: help install up down status test test-unit test-integration test-e2e test-faults soak lint format schemas bench clean
 
 help:
 	@echo "make up      start Kafka, Elasticsearch and the three services; load the samples; search"
 	@echo "make test    unit, integration and end-to-end tests (starts the stack when needed)"
+	@echo "make soak    the fault suite, longer and harder (kills, broker restarts, ES outages)"
 	@echo "make down    stop the services and the stack"
 	@echo "make lint    ruff + mypy + schema drift check"
+	@echo "make bench   speed of each stage alone and together, on a private stack (table in bench/results)"
 
 $(INSTALLED): pyproject.toml
 	@mkdir -p $(STATE)
@@ -37,7 +39,7 @@ define run_pytest
 endef
 
 test: install
-	@$(call run_pytest,tests/unit tests/integration tests/e2e)
+	@$(call run_pytest,tests/unit tests/integration tests/e2e tests/faults)
 
 test-unit: install
 	@$(call run_pytest,tests/unit)
@@ -48,10 +50,27 @@ test-integration: install
 test-e2e: install
 	@$(call run_pytest,tests/e2e)
 
+# The fault suite on a private stack (ports 19092/19200): kills services, the broker and Elasticsearch.
+test-faults: install
+	@$(call run_pytest,tests/faults -s)
+
+# The same, harder: more articles, more kills, a longer Elasticsearch outage, three rounds.
+soak: install
+	NEWSWIRE_FAULTS_ARTICLES=$${NEWSWIRE_FAULTS_ARTICLES:-6000} \
+	NEWSWIRE_FAULTS_FLOW_SECONDS=$${NEWSWIRE_FAULTS_FLOW_SECONDS:-420} \
+	NEWSWIRE_FAULTS_KILLS_PER_SERVICE=$${NEWSWIRE_FAULTS_KILLS_PER_SERVICE:-5} \
+	NEWSWIRE_FAULTS_BROKER_RESTARTS=$${NEWSWIRE_FAULTS_BROKER_RESTARTS:-2} \
+	NEWSWIRE_FAULTS_ES_OUTAGES=$${NEWSWIRE_FAULTS_ES_OUTAGES:-2} \
+	NEWSWIRE_FAULTS_ES_OUTAGE_S=$${NEWSWIRE_FAULTS_ES_OUTAGE_S:-60} \
+	NEWSWIRE_FAULTS_SETTLE_TIMEOUT_S=$${NEWSWIRE_FAULTS_SETTLE_TIMEOUT_S:-1200} \
+	NEWSWIRE_FAULTS_ROUNDS=$${NEWSWIRE_FAULTS_ROUNDS:-3} \
+	$(PYTEST) tests/faults -s
+
 lint: install
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m mypy
 	$(PYTHON) -m schemas.generate --check
+	$(PYTHON) -m schemas.asyncapi --check
 
 format: install
 	$(PYTHON) -m ruff check --fix .
@@ -59,6 +78,13 @@ format: install
 
 schemas: install
 	$(PYTHON) -m schemas.generate
+	$(PYTHON) -m schemas.asyncapi
+
+# Speed of each stage alone and of the whole pipeline, on a private stack (ports 29092/29200, state in
+# .state/bench) so the shared one is left alone; 15-20 minutes. BENCH_ARGS="--articles 2000" for a quick look.
+bench: install
+	$(PYTHON) -m pip install --disable-pip-version-check -q -e '.[bench]'
+	$(PYTHON) -m bench.speed $(BENCH_ARGS)
 
 clean: down
 	rm -rf $(STATE) deploy/analysis-plugin/target deploy/native/target

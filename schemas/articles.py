@@ -56,6 +56,11 @@ class RawArticle(BaseModel):
     section: str | None = Field(default=None, max_length=200)
     caption: str | None = Field(default=None, max_length=5_000)
     published_at: datetime | None = None
+    updated_at: datetime | None = Field(
+        default=None,
+        description="When the publisher last changed the article; orders its revisions "
+        "(without it, the time the submission reached Kafka does).",
+    )
     authors: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=50)
     language: str | None = Field(default=None, max_length=16, description="Language hint, e.g. 'en'.")
 
@@ -87,6 +92,13 @@ class Article(BaseModel):
     content_format: ContentFormat
     content_hash: str = Field(
         pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the normalized title and body."
+    )
+    revision: int = Field(
+        default=0,
+        ge=0,
+        description="Milliseconds since the epoch of this version of the article (the publisher's "
+        "updated_at, else the Kafka timestamp of the raw record). The index keeps the highest "
+        "revision per id, so an older one never overwrites a newer one.",
     )
     ingested_at: datetime
 

@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
-from services.cli import index, stack, topics
+from services.cli import dlq, index, stack, topics
 from services.cli.publish import publish
 from services.cli.search import search
 from services.cli.state import CliState
+from services.cli.status import status
+from services.cli.trace import trace
 
 app = typer.Typer(
     name="newswire",
@@ -19,9 +21,12 @@ app = typer.Typer(
 )
 app.command()(publish)
 app.command()(search)
+app.command()(status)
+app.command()(trace)
 app.add_typer(topics.app, name="topics")
 app.add_typer(stack.app, name="stack")
 app.add_typer(index.app, name="index")
+app.add_typer(dlq.app, name="dlq")
 
 
 @app.callback()

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from schemas.search_index import ALIAS
-from services.cli.search_query import SearchFilters, build_query, parse_date
+from services.cli.search_query import QuoteQuery, SearchFilters, build_query, facets_from, parse_date
 from services.cli.state import fail, out, state_of
 
 _EMPHASIS = re.compile(r"<em>(.*?)</em>", re.DOTALL)
@@ -42,8 +42,22 @@ def hit_summary(hit: dict[str, Any]) -> dict[str, Any]:
         "source": source.get("source"),
         "url": source.get("url") or source.get("canonical_url"),
         "published_at": source.get("published_at"),
+        "summary": source.get("summary"),
+        "duplicate_of": source.get("duplicate_of"),
         "highlights": hit.get("highlight") or {},
+        "quotes": matching_quotes(hit),
     }
+
+
+def matching_quotes(hit: dict[str, Any]) -> list[dict[str, Any]]:
+    """The quotes a ``--quotes``/``--speaker`` search matched in this hit, best first."""
+    inner = ((hit.get("inner_hits") or {}).get("quotes") or {}).get("hits", {}).get("hits", [])
+    quotes = []
+    for quote_hit in inner:
+        quote = quote_hit.get("_source") or {}
+        marked = (quote_hit.get("highlight") or {}).get("quotes.text") or [quote.get("text") or ""]
+        quotes.append({"text": quote.get("text"), "speaker": quote.get("speaker"), "highlight": marked[0]})
+    return quotes
 
 
 def _date_option(value: str | None, option: str) -> date | datetime | None:
@@ -57,10 +71,30 @@ def _date_option(value: str | None, option: str) -> date | datetime | None:
         ) from None
 
 
+class NothingToSearch(typer.BadParameter):
+    """A usage error (exit 2) worded as a missing argument: with no filter either, words are needed."""
+
+    def __init__(self) -> None:
+        super().__init__("give words to look for, --quotes/--speaker or a filter", param_hint="'QUERY'")
+
+    def format_message(self) -> str:
+        return f"Missing argument 'QUERY': {self.message}."
+
+
 def search(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="Words or a phrase to look for.", show_default=False)],
+    query: Annotated[
+        str | None, typer.Argument(help="Words or a phrase to look for.", show_default=False)
+    ] = None,
     size: Annotated[int, typer.Option("--size", "-n", help="How many hits to show.", min=1, max=10_000)] = 10,
+    person: Annotated[
+        list[str] | None, typer.Option(help="Only articles naming this person (repeat: all of them).")
+    ] = None,
+    org: Annotated[list[str] | None, typer.Option(help="Only articles naming this organisation.")] = None,
+    place: Annotated[list[str] | None, typer.Option(help="Only articles naming this place.")] = None,
+    country: Annotated[
+        list[str] | None, typer.Option(help="Only articles about this country (ISO code, e.g. CN).")
+    ] = None,
     section: Annotated[str | None, typer.Option(help="Only this section (exact value).")] = None,
     source: Annotated[str | None, typer.Option(help="Only this publisher, e.g. 'Press TV'.")] = None,
     language: Annotated[str | None, typer.Option(help="Only this language code, e.g. 'en'.")] = None,
@@ -72,14 +106,21 @@ def search(
         str | None,
         typer.Option(help="Published on or before (a date includes that whole day)."),
     ] = None,
+    quotes: Annotated[
+        str | None, typer.Option("--quotes", help="Only articles quoting someone saying these words.")
+    ] = None,
+    speaker: Annotated[
+        str | None, typer.Option(help="Only articles quoting this speaker, e.g. 'Xi Jinping'.")
+    ] = None,
+    include_duplicates: Annotated[
+        bool, typer.Option("--include-duplicates", help="Also show near-copies of earlier articles.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
     index: Annotated[
         str, typer.Option(help="Index or alias to search (e.g. a new index version before the alias moves).")
     ] = ALIAS,
 ) -> None:
-    """Search the archive: best matches first, with highlighted snippets."""
-    if not query.strip():
-        raise typer.BadParameter("the query is empty", param_hint="QUERY")
+    """Search the archive: best matches first, with highlighted snippets, quotes and facets."""
     from elastic_transport import ConnectionError as TransportConnectionError
     from elastic_transport import ConnectionTimeout
     from elasticsearch import ApiError, Elasticsearch, NotFoundError
@@ -90,11 +131,22 @@ def search(
         language=language,
         since=_date_option(since, "--since"),
         until=_date_option(until, "--until"),
+        people=tuple(person or ()),
+        organizations=tuple(org or ()),
+        places=tuple(place or ()),
+        countries=tuple(country or ()),
+        include_duplicates=include_duplicates,
     )
+    quote_query = QuoteQuery(text=quotes, speaker=speaker) if (quotes or speaker) else None
+    text = (query or "").strip()
+    if not text and quote_query is None and filters.is_empty():
+        if query is not None:
+            raise typer.BadParameter("the query is empty", param_hint="QUERY")
+        raise NothingToSearch()
     settings = state_of(ctx).elasticsearch()
     client = Elasticsearch(**{**settings.client_kwargs(), "max_retries": 1})
     try:
-        response = client.search(index=index, body=build_query(query, filters, size=size))
+        response = client.search(index=index, body=build_query(text, filters, size=size, quotes=quote_query))
     except NotFoundError as exc:
         raise fail(
             f"{index!r} does not exist on {settings.url}: nothing has been indexed yet "
@@ -109,16 +161,40 @@ def search(
 
     hits = response["hits"]["hits"]
     total = response["hits"]["total"]["value"]
+    facets = facets_from(response.get("aggregations"))
     if as_json:
-        out.print_json(orjson.dumps({"total": total, "hits": [hit_summary(hit) for hit in hits]}).decode())
+        output = {"total": total, "hits": [hit_summary(hit) for hit in hits], "facets": facets}
+        out.print_json(orjson.dumps(output).decode())
         return
     if not hits:
-        out.print(f"no articles match {escape(query)!r}")
+        out.print(f"no articles match {escape(describe(text, quote_query))!r}")
         return
     shown = f"top {len(hits)} of {total}" if total > len(hits) else str(total)
     out.print(f"[dim]{shown} article{'s' if total != 1 else ''}[/]\n")
     for rank, hit in enumerate(hits, start=1):
         print_hit(rank, hit_summary(hit))
+    print_facets(facets)
+
+
+def describe(text: str, quotes: QuoteQuery | None) -> str:
+    parts = [text] if text else []
+    if quotes and quotes.text:
+        parts.append(f"quotes {quotes.text}")
+    if quotes and quotes.speaker:
+        parts.append(f"said by {quotes.speaker}")
+    return ", ".join(parts) or "these filters"
+
+
+def print_facets(facets: dict[str, list[dict[str, Any]]]) -> None:
+    lines = [
+        Text.assemble((f"{name:>13}  ", "dim"), " · ".join(f"{b['value']} ({b['count']})" for b in buckets))
+        for name, buckets in facets.items()
+        if buckets
+    ]
+    if lines:
+        out.print(Text("in these results", style="bold"))
+        for line in lines:
+            out.print(line)
 
 
 def print_hit(rank: int, hit: dict[str, Any]) -> None:
@@ -134,7 +210,14 @@ def print_hit(rank: int, hit: dict[str, Any]) -> None:
     out.print(Text(f"    {meta}" if meta else "    ", style="dim"), Text(f"  id {hit['id']}", style="dim"))
     if hit["url"]:
         out.print(Text(f"    {hit['url']}", style="blue"))
-    for field_name in ("caption", "body"):
-        for fragment in highlights.get(field_name, []):
-            out.print(Text("    … ").append_text(highlighted(" ".join(fragment.split()))).append(" …"))
+    if hit.get("duplicate_of"):
+        out.print(Text(f"    near-copy of {hit['duplicate_of']}", style="yellow"))
+    for quote in hit.get("quotes") or []:
+        line = Text("    “").append_text(highlighted(" ".join(quote["highlight"].split()))).append("”")
+        out.print(line.append(f" — {quote['speaker'] or 'unattributed'}", style="italic"))
+    fragments = [f for name in ("caption", "body") for f in highlights.get(name, [])]
+    for fragment in fragments:
+        out.print(Text("    … ").append_text(highlighted(" ".join(fragment.split()))).append(" …"))
+    if not fragments and not hit.get("quotes") and hit.get("summary"):
+        out.print(Text(f"    {hit['summary']}"))
     out.print()

@@ -13,47 +13,110 @@ SEARCH_FIELDS = ("title^3", "caption", "body")
 # the phrase clause both adds to the score and multiplies it.
 PHRASE_BOOST = 4.0
 PHRASE_MULTIPLIER = 10.0
-SOURCE_FIELDS = ("id", "title", "section", "source", "url", "canonical_url", "published_at", "language")
+SOURCE_FIELDS = (
+    "id",
+    "title",
+    "section",
+    "source",
+    "url",
+    "canonical_url",
+    "published_at",
+    "language",
+    "summary",
+    "duplicate_of",
+)
 HIGHLIGHT_FRAGMENT_CHARS = 160
 HIGHLIGHT_FRAGMENTS = 2
+#: Values shown per facet.
+FACET_SIZE = 5
+#: Facet name -> the keyword field it counts.
+FACETS = {
+    "people": "people",
+    "organizations": "organizations",
+    "places": "place_names",
+    "countries": "countries",
+    "sections": "section",
+    "sources": "source",
+}
+#: Matching quotes shown per article.
+QUOTES_PER_HIT = 3
 
 
 @dataclass(frozen=True)
 class SearchFilters:
-    """Exact-value filters; ``None`` means not filtered. A date without time covers that whole day."""
+    """Exact-value filters; ``None`` or empty means not filtered. A date without time covers that whole day.
+
+    Several people (organisations, places, countries) must all be named in an article. Articles that
+    nearly copy an earlier one (``duplicate_of`` set) are left out unless ``include_duplicates``.
+    """
 
     section: str | None = None
     source: str | None = None
     language: str | None = None
     since: date | datetime | None = None
     until: date | datetime | None = None
+    people: tuple[str, ...] = ()
+    organizations: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    include_duplicates: bool = False
+
+    def is_empty(self) -> bool:
+        return self == SearchFilters(include_duplicates=self.include_duplicates)
 
 
-def build_query(text: str, filters: SearchFilters | None = None, size: int = 10) -> dict[str, Any]:
-    """The ``_search`` body: full-text relevance over title, caption and body, with filters and highlights."""
+@dataclass(frozen=True)
+class QuoteQuery:
+    """Quotes to look for: words of the quote, its speaker (canonical name), or both."""
+
+    text: str | None = None
+    speaker: str | None = None
+
+
+def build_query(
+    text: str,
+    filters: SearchFilters | None = None,
+    size: int = 10,
+    quotes: QuoteQuery | None = None,
+) -> dict[str, Any]:
+    """The ``_search`` body: relevance over title, caption and body, filters, quotes, facets, highlights.
+
+    An empty ``text`` with filters or ``quotes`` lists what matches them, newest first after the
+    best quote matches.
+    """
     filters = filters or SearchFilters()
+    text = text.strip()
+    must: list[dict[str, Any]] = []
+    should: list[dict[str, Any]] = []
     phrase: dict[str, Any] = {"multi_match": {"query": text, "fields": list(SEARCH_FIELDS), "type": "phrase"}}
-    relevance: dict[str, Any] = {
-        "bool": {
-            "must": [{"multi_match": {"query": text, "fields": list(SEARCH_FIELDS), "type": "best_fields"}}],
-            "should": [{"multi_match": {**phrase["multi_match"], "boost": PHRASE_BOOST}}],
-        }
-    }
+    if text:
+        must.append({"multi_match": {"query": text, "fields": list(SEARCH_FIELDS), "type": "best_fields"}})
+        should.append({"multi_match": {**phrase["multi_match"], "boost": PHRASE_BOOST}})
+    if quotes is not None and (quotes.text or quotes.speaker):
+        must.append(quote_clause(quotes))
+    relevance: dict[str, Any] = {"bool": {"must": must or [{"match_all": {}}]}}
+    if should:
+        relevance["bool"]["should"] = should
     filter_clauses = filter_clauses_for(filters)
     if filter_clauses:
         relevance["bool"]["filter"] = filter_clauses
-    query = {
-        "function_score": {
-            "query": relevance,
-            "functions": [{"filter": phrase, "weight": PHRASE_MULTIPLIER}],
-            "boost_mode": "multiply",
+    if not filters.include_duplicates:
+        relevance["bool"]["must_not"] = [{"exists": {"field": "duplicate_of"}}]
+    query: dict[str, Any] = relevance
+    if text:
+        query = {
+            "function_score": {
+                "query": relevance,
+                "functions": [{"filter": phrase, "weight": PHRASE_MULTIPLIER}],
+                "boost_mode": "multiply",
+            }
         }
-    }
-    return {
+    body: dict[str, Any] = {
         "query": query,
         "size": size,
         "track_total_hits": True,
         "_source": list(SOURCE_FIELDS),
+        "aggs": {name: {"terms": {"field": field, "size": FACET_SIZE}} for name, field in FACETS.items()},
         "highlight": {
             "pre_tags": ["<em>"],
             "post_tags": ["</em>"],
@@ -71,10 +134,39 @@ def build_query(text: str, filters: SearchFilters | None = None, size: int = 10)
             },
         },
     }
+    if not text:
+        body["sort"] = ["_score", {"published_at": {"order": "desc", "missing": "_last"}}]
+    return body
+
+
+def quote_clause(quotes: QuoteQuery) -> dict[str, Any]:
+    """A nested query on ``quotes``: each quote is matched on its own, so the words and the speaker
+    must belong to the same quote; ``inner_hits`` returns the quotes that matched."""
+    must: list[dict[str, Any]] = []
+    if quotes.text:
+        must.append({"match": {"quotes.text": {"query": quotes.text}}})
+    if quotes.speaker:
+        must.append({"term": {"quotes.speaker": quotes.speaker}})
+    return {
+        "nested": {
+            "path": "quotes",
+            "query": {"bool": {"must": must}},
+            "score_mode": "max",
+            "inner_hits": {
+                "size": QUOTES_PER_HIT,
+                "_source": ["quotes.text", "quotes.speaker"],
+                "highlight": {
+                    "pre_tags": ["<em>"],
+                    "post_tags": ["</em>"],
+                    "fields": {"quotes.text": {"number_of_fragments": 0}},
+                },
+            },
+        }
+    }
 
 
 def filter_clauses_for(filters: SearchFilters) -> list[dict[str, Any]]:
-    """Term filters for the keyword fields and a range on ``published_at``."""
+    """Term filters for the keyword fields (one per value: all must match) and a range on ``published_at``."""
     clauses: list[dict[str, Any]] = [
         {"term": {field: value}}
         for field, value in (
@@ -84,6 +176,13 @@ def filter_clauses_for(filters: SearchFilters) -> list[dict[str, Any]]:
         )
         if value is not None
     ]
+    for field, values in (
+        ("people", filters.people),
+        ("organizations", filters.organizations),
+        ("place_names", filters.places),
+        ("countries", tuple(code.upper() for code in filters.countries)),
+    ):
+        clauses.extend({"term": {field: value}} for value in values)
     published: dict[str, str] = {}
     if filters.since is not None:
         published["gte"] = _date_bound(filters.since)
@@ -99,6 +198,18 @@ def _date_bound(value: date | datetime) -> str:
         return value.isoformat()
     # Date math rounding: "gte" rounds down to the day's start, "lte" up to its last millisecond.
     return f"{value.isoformat()}||/d"
+
+
+def facets_from(aggregations: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+    """``{"people": [{"value": "Xi Jinping", "count": 3}, ...], ...}`` from the response's aggregations."""
+    aggregations = aggregations or {}
+    return {
+        name: [
+            {"value": bucket["key"], "count": bucket["doc_count"]}
+            for bucket in (aggregations.get(name) or {}).get("buckets", [])
+        ]
+        for name in FACETS
+    }
 
 
 def parse_date(value: str) -> date | datetime:

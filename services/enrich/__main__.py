@@ -16,8 +16,8 @@ import faust
 
 from schemas.topics import TOPICS
 from services.enrich.app import app, settings
-from services.enrich.enrichers.language import warm_up
 from services.enrich.log_throttle import throttle_repeats
+from services.enrich.pipeline import warm_up
 from services.runtime.kafka import ensure_topics, pipeline_topics, wait_for_broker
 from services.runtime.logging import configure_logging
 

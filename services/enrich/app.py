@@ -8,25 +8,37 @@ replays the uncommitted tail; the index absorbs those duplicates with writes key
 
 Records that can never be enriched (bad JSON, another schema major, invalid event, an enricher
 raising) go to ``articles.dlq`` with the original bytes; the agent itself never raises on input.
+
+Near-duplicates (``duplicate_of``) are found in state shared by every worker: a faust GlobalTable
+of article signatures, replicated to each worker from its changelog topic, which also rebuilds it
+when a worker starts (the agent only consumes once it is recovered). Every record the replica
+applies also goes into the in-memory band index; the rules that keep replicas consistent are in
+:mod:`services.enrich.dedup`. Following faust's advice for GlobalTables with several workers, the
+changelog has one partition, is written through the partitioner and recovered one record at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 import faust
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 from aiokafka.helpers import create_ssl_context
 from faust.exceptions import ProducerSendError
 from faust.types.auth import CredentialsT
+from faust.types.tables import GlobalTableT
 
+from schemas.articles import Article, EnrichedArticle
 from schemas.topics import TOPICS
-from services.enrich.handler import output_too_large, process_event
+from services.enrich.dedup import NearDuplicateIndex, mark
+from services.enrich.handler import PRODUCER, output_too_large, process_event
+from services.enrich.pipeline import enrich
 from services.enrich.settings import Settings
+from services.runtime import metrics
 from services.runtime.messages import Emit, Message
-from services.runtime.settings import KafkaSettings
+from services.runtime.settings import KafkaSettings, load_settings
 from services.runtime.worker import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -52,7 +64,7 @@ def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
     return None
 
 
-settings = Settings()
+settings = load_settings(Settings)
 
 app = faust.App(
     settings.app_id,
@@ -89,13 +101,52 @@ dlq_topic = app.topic(TOPICS.dlq, key_type=bytes, value_type=bytes, internal=Fal
 output_topics = {TOPICS.enriched: enriched_topic, TOPICS.dlq: dlq_topic}
 
 
+async def _remember_signature(event: faust.EventT) -> None:
+    # Already decoded with the table's key and value types (str, bytes).
+    near_duplicates.remember(cast(str, event.key), cast(bytes | None, event.value))
+
+
+# Read at startup (the agent waits for it) and kept up to date with the other workers' writes.
+duplicate_signatures: GlobalTableT = app.GlobalTable(
+    "near-duplicate-signatures",
+    key_type=str,
+    value_type=bytes,
+    partitions=1,
+    use_partitioner=True,
+    recovery_buffer_size=1,
+    on_changelog_event=_remember_signature,
+)
+near_duplicates = NearDuplicateIndex(duplicate_signatures, threshold=settings.duplicate_threshold)
+
+
+def enrich_and_mark_duplicates(article: Article) -> EnrichedArticle:
+    """The enrichment of an article, near-duplicate check included."""
+    enriched = mark(near_duplicates, enrich(article))
+    if enriched.duplicate_of:
+        log.info("near-duplicate", extra={"article_id": article.id, "duplicate_of": enriched.duplicate_of})
+    return enriched
+
+
+@duplicate_signatures.on_recover
+async def near_duplicates_recovered() -> None:
+    log.info(
+        "near-duplicate state recovered",
+        extra={"signatures": len(duplicate_signatures), "band_keys": len(near_duplicates)},
+    )
+
+
 @app.agent(ingested_topic)
 async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
     """For each ingested article: enrich it, or dead-letter it, and wait until Kafka has the result."""
     async for event in stream.events():
         message = message_from_event(event)
-        for record in process_event(message, settings.dlq_payload_max_bytes):
-            await deliver(message, record)
+        metrics.record_consumed([message])
+        with metrics.PROCESS_SECONDS.time():
+            records = process_event(message, settings.dlq_payload_max_bytes, enrich_and_mark_duplicates)
+        with metrics.PRODUCE_SECONDS.time():
+            for record in records:
+                await deliver(message, record)
+        metrics.record_outputs(records)
 
 
 def message_from_event(event: faust.EventT) -> Message:
@@ -159,3 +210,24 @@ async def _send(record: Emit) -> None:
             raise exc.__cause__ from exc
         raise
     await acknowledged
+
+
+@app.task
+async def serve_metrics() -> None:
+    """Once the app has started: the metrics and health endpoints, and readiness."""
+    if settings.metrics_port:
+        metrics.serve(
+            PRODUCER,
+            settings.metrics_host,
+            settings.metrics_port,
+            kafka=settings.kafka,
+            group_id=settings.app_id,
+            input_topic=TOPICS.ingested,
+        )
+    metrics.HEALTH.set_ready(True)
+
+
+@app.timer(interval=5.0)
+async def heartbeat() -> None:
+    """Liveness: the event loop is still turning (a blocked loop stops these beats)."""
+    metrics.HEALTH.beat()

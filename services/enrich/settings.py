@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.enrich.dedup import DEFAULT_THRESHOLD
 from services.runtime.settings import KafkaSettings, TopicSettings
 
 
@@ -24,6 +25,10 @@ class Settings(BaseSettings):
     )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address of /metrics, /healthz and /readyz (0.0.0.0 in a container)."
+    )
+    metrics_port: int = Field(default=9102, ge=0, le=65535, description="Their port; 0 turns them off.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = Field(default=True, description="JSON lines (services) or plain text (humans).")
     dlq_payload_max_bytes: int = Field(default=1_048_576, ge=0)
@@ -36,6 +41,16 @@ class Settings(BaseSettings):
     )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=1, le=65535)
+    duplicate_threshold: float = Field(
+        default=DEFAULT_THRESHOLD,
+        ge=0.0,
+        le=1.0,
+        description="Estimated Jaccard similarity (5-word shingles) from which an article is a copy.",
+    )
+    entities_backend: Literal["rules", "spacy"] = Field(
+        default="rules",
+        description="Named-entity backend: 'rules' (gazetteers, fast) or 'spacy' (en_core_web_sm, slower).",
+    )
     data_dir: Path | None = Field(
         default=None, description="Faust's data directory; default <tmp>/newswire-enrich-<app id>."
     )

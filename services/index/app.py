@@ -8,7 +8,7 @@ from elasticsearch import ApiError
 
 from schemas.dead_letter import FailureStage
 from schemas.topics import TOPICS
-from services.index.bootstrap import ensure_index, make_client, wait_for_elasticsearch
+from services.index.bootstrap import ensure_index_when_ready, make_client
 from services.index.handler import IndexHandler
 from services.index.settings import Settings
 from services.runtime.kafka import (
@@ -19,6 +19,8 @@ from services.runtime.kafka import (
     wait_for_broker,
 )
 from services.runtime.logging import configure_logging
+from services.runtime.metrics import serve as serve_metrics
+from services.runtime.settings import load_settings
 from services.runtime.worker import RetryPolicy, Worker, run_forever
 
 SERVICE = "index"
@@ -29,9 +31,8 @@ def build_worker(settings: Settings) -> Worker:
     """Connect to Kafka and Elasticsearch, make sure topics and index exist, and build the worker."""
     wait_for_broker(settings.kafka)
     es = make_client(settings.elasticsearch)
-    wait_for_elasticsearch(settings.elasticsearch, es)
     ensure_topics(settings.kafka, pipeline_topics(settings.topics), settings.topics.replication_factor)
-    ensure_index(es)
+    ensure_index_when_ready(settings.elasticsearch, es)
     handler = IndexHandler(
         es,
         bulk_max_bytes=settings.bulk_max_bytes,
@@ -60,9 +61,18 @@ def build_worker(settings: Settings) -> Worker:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_settings(Settings)
     configure_logging(SERVICE, settings.log_level, settings.log_json)
     log.info("starting", extra={"group_id": settings.group_id, "topic": TOPICS.enriched})
+    if settings.metrics_port:
+        serve_metrics(
+            SERVICE,
+            settings.metrics_host,
+            settings.metrics_port,
+            kafka=settings.kafka,
+            group_id=settings.group_id,
+            input_topic=TOPICS.enriched,
+        )
     try:
         worker = build_worker(settings)
     except (TimeoutError, PermissionError, RuntimeError, ApiError) as exc:

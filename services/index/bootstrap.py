@@ -55,6 +55,25 @@ def wait_for_elasticsearch(settings: ElasticsearchSettings, es: Elasticsearch | 
             client.close()
 
 
+def ensure_index_when_ready(settings: ElasticsearchSettings, es: Elasticsearch) -> None:
+    """Wait for the cluster, then :func:`ensure_index`; start over if the cluster goes away meanwhile.
+
+    A node restarting right between the health check and the template call must delay the
+    service's start, not crash it.
+    """
+    deadline = time.monotonic() + settings.startup_timeout_s
+    while True:
+        wait_for_elasticsearch(settings, es)
+        try:
+            ensure_index(es)
+            return
+        except TransportError as exc:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"Elasticsearch at {settings.url} kept failing: {exc}") from exc
+            log.info("Elasticsearch went away during bootstrap; waiting again", extra={"error": str(exc)})
+            time.sleep(1.0)
+
+
 def ensure_index(es: Elasticsearch) -> None:
     """Install the index template and create the index behind the alias if it is missing.
 

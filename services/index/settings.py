@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     retry_initial_s: float = Field(default=0.5, gt=0, description="First delay of a whole-batch retry.")
     retry_max_s: float = Field(default=30.0, gt=0, description="Longest delay between whole-batch retries.")
     dlq_payload_max_bytes: int = Field(default=1_048_576, ge=0)
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address of /metrics, /healthz and /readyz (0.0.0.0 in a container)."
+    )
+    metrics_port: int = Field(default=9103, ge=0, le=65535, description="Their port; 0 turns them off.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

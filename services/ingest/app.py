@@ -18,6 +18,8 @@ from services.runtime.kafka import (
     wait_for_broker,
 )
 from services.runtime.logging import configure_logging
+from services.runtime.metrics import serve as serve_metrics
+from services.runtime.settings import load_settings
 from services.runtime.worker import Worker, run_forever
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,17 @@ def build_worker(settings: Settings) -> Worker:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_settings(Settings)
     configure_logging(PRODUCER, settings.log_level, settings.log_json)
+    if settings.metrics_port:
+        serve_metrics(
+            PRODUCER,
+            settings.metrics_host,
+            settings.metrics_port,
+            kafka=settings.kafka,
+            group_id=settings.group_id,
+            input_topic=TOPICS.raw,
+        )
     log.info(
         "ingest starting",
         extra={"bootstrap": settings.kafka.bootstrap_servers, "group_id": settings.group_id},

@@ -10,7 +10,7 @@ import orjson
 
 from schemas.envelope import ArticleIngested, new_envelope_fields
 from schemas.topics import TOPICS
-from services.ingest.normalize import normalize
+from services.ingest.normalize import ArticleLimits, normalize
 from services.ingest.parsing import DEFAULT_MAX_MESSAGE_BYTES, IngestRejection, parse_submission
 from services.runtime.messages import (
     ARTICLE_HEADER,
@@ -36,16 +36,20 @@ class IngestHandler(MessageHandler):
         self,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        limits: ArticleLimits | None = None,
     ) -> None:
         self.max_message_bytes = max_message_bytes
         self.clock = clock
+        self.limits = limits or ArticleLimits()
 
     def handle(self, message: Message) -> Emitted | Rejected:
         trace_id = incoming_trace_id(message)
         try:
             content_type = header(message, "content-type")
             submission = parse_submission(message.value, content_type, self.max_message_bytes)
-            article = normalize(submission, ingested_at=self.clock())
+            article = normalize(
+                submission, ingested_at=self.clock(), received_at_ms=message.timestamp_ms, limits=self.limits
+            )
         except IngestRejection as rejection:
             return Rejected(rejection.reason, rejection.detail, trace_id=trace_id)
         event = ArticleIngested(**new_envelope_fields(PRODUCER, trace_id), article=article)

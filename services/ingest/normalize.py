@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.articles import Article, ContentFormat, RawArticle
+from schemas.articles import MAX_BODY_CHARS, MAX_TITLE_CHARS, Article, ContentFormat, RawArticle
 from services.ingest.extracted import Extracted, as_utc, clean_inline
 from services.ingest.html_page import extract_from_html
 from services.ingest.identity import article_id, canonicalize_url, content_hash
@@ -20,15 +21,101 @@ from services.ingest.parsing import (
 )
 
 
-def normalize(submission: Submission, ingested_at: datetime | None = None) -> Article:
-    """The normalized article, or :class:`IngestRejection` (``missing_title``, ``missing_body``...)."""
+class ArticleLimits(BaseSettings):
+    """How big and how dated an accepted article may be, from ``NEWSWIRE_INGEST_*``.
+
+    The contract's own maxima (``MAX_TITLE_CHARS``, ``MAX_BODY_CHARS``) are the ceiling; these can
+    only tighten them. Dates outside the window are rejected because a far-future ``updated_at``
+    would pin an article's revision so that no later correction could ever replace it.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_INGEST_", frozen=True, extra="ignore")
+
+    max_title_chars: int = Field(default=MAX_TITLE_CHARS, ge=1, le=MAX_TITLE_CHARS)
+    max_body_chars: int = Field(default=MAX_BODY_CHARS, ge=1, le=MAX_BODY_CHARS)
+    max_paragraphs: int = Field(default=5_000, ge=1)
+    earliest_date: datetime = Field(
+        default=datetime(1800, 1, 1, tzinfo=UTC), description="Older published_at/updated_at are rejected."
+    )
+    max_future_skew_s: float = Field(
+        default=86_400.0, ge=0, description="How far past the ingest clock a date may lie (time zones, skew)."
+    )
+
+
+def normalize(
+    submission: Submission,
+    ingested_at: datetime | None = None,
+    received_at_ms: int | None = None,
+    limits: ArticleLimits | None = None,
+) -> Article:
+    """The normalized article, or :class:`IngestRejection` (``missing_title``, ``too_long``...).
+
+    ``received_at_ms`` is the Kafka timestamp of the raw record: the article's revision unless the
+    publisher said when it last updated the article.
+    """
+    ingested_at = ingested_at or datetime.now(UTC)
+    limits = limits or ArticleLimits()
+    updated_at: datetime | None = None
     if isinstance(submission, JsonSubmission):
         found, content_format = from_raw_article(submission.article), ContentFormat.JSON
+        updated_at = submission.article.updated_at
     elif isinstance(submission, HtmlSubmission):
         found, content_format = extract_from_html(submission.html), ContentFormat.HTML
     else:
         found, content_format = extract_from_text(submission.text), ContentFormat.TEXT
-    return build_article(found, content_format, ingested_at or datetime.now(UTC))
+    check_dates(found.published_at, updated_at, ingested_at, limits)
+    revision = revision_of(updated_at, received_at_ms, ingested_at)
+    article = build_article(found, content_format, ingested_at, revision)
+    check_sizes(article, limits)
+    return article
+
+
+def check_dates(
+    published_at: datetime | None, updated_at: datetime | None, now: datetime, limits: ArticleLimits
+) -> None:
+    latest = as_utc(now) + timedelta(seconds=limits.max_future_skew_s)
+    for name, moment in (("published_at", published_at), ("updated_at", updated_at)):
+        if moment is None:
+            continue
+        if not limits.earliest_date <= as_utc(moment) <= latest:
+            raise IngestRejection(
+                "implausible_date",
+                f"{name} {moment.isoformat()} is outside {limits.earliest_date.date()}..{latest.isoformat()}",
+            )
+
+
+def check_sizes(article: Article, limits: ArticleLimits) -> None:
+    if len(article.title) > limits.max_title_chars:
+        raise IngestRejection(
+            "too_long", f"title has {len(article.title)} characters; the limit is {limits.max_title_chars}"
+        )
+    if len(article.paragraphs) > limits.max_paragraphs:
+        raise IngestRejection(
+            "too_long", f"{len(article.paragraphs)} paragraphs; the limit is {limits.max_paragraphs}"
+        )
+    body_chars = sum(len(paragraph) for paragraph in article.paragraphs)
+    if body_chars > limits.max_body_chars:
+        raise IngestRejection(
+            "too_long", f"body has {body_chars} characters; the limit is {limits.max_body_chars}"
+        )
+
+
+def revision_of(updated_at: datetime | None, received_at_ms: int | None, ingested_at: datetime) -> int:
+    """Milliseconds that order this version of the article against others with the same id.
+
+    The publisher's ``updated_at`` wins; else the Kafka timestamp, which a replay of the same record
+    keeps, so a redelivery is the same revision and never counts as newer. Elasticsearch versions
+    cannot be negative: every revision before 1970 is 0.
+    """
+    if updated_at is not None:
+        return max(0, _epoch_ms(updated_at))
+    if received_at_ms is not None and received_at_ms >= 0:
+        return received_at_ms
+    return _epoch_ms(ingested_at)
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(as_utc(moment).timestamp() * 1000)
 
 
 def from_raw_article(raw: RawArticle) -> Extracted:
@@ -56,7 +143,9 @@ def from_raw_article(raw: RawArticle) -> Extracted:
     )
 
 
-def build_article(found: Extracted, content_format: ContentFormat, ingested_at: datetime) -> Article:
+def build_article(
+    found: Extracted, content_format: ContentFormat, ingested_at: datetime, revision: int = 0
+) -> Article:
     """Whitespace-normalized, id'd and hashed; rejects articles without a title or body."""
     title = clean_inline(found.title or "")
     if not title:
@@ -84,6 +173,7 @@ def build_article(found: Extracted, content_format: ContentFormat, ingested_at: 
             language_hint=_optional(found.language),
             content_format=content_format,
             content_hash=content_hash(title, body),
+            revision=revision,
             ingested_at=as_utc(ingested_at),
         )
     except ValidationError as exc:

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     )
     max_batch: int = Field(default=200, ge=1, description="Messages per poll.")
     poll_timeout_ms: int = Field(default=500, ge=10)
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address of /metrics, /healthz and /readyz (0.0.0.0 in a container)."
+    )
+    metrics_port: int = Field(default=9101, ge=0, le=65535, description="Their port; 0 turns them off.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
@@ -16,6 +16,28 @@ from kafka.structs import TopicPartition
 from services.runtime.settings import KafkaSettings, TopicSettings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def while_broker_restarts(settings: KafkaSettings, what: str, build: Callable[[], T]) -> T:
+    """``build()``, retried while the broker cannot be reached, for up to ``startup_timeout_s``.
+
+    A service (re)starting while the broker restarts must wait for it, not crash: a broker that
+    answered :func:`wait_for_broker` can be gone again by the time the clients connect.
+    """
+    deadline = time.monotonic() + settings.startup_timeout_s
+    delay = 0.5
+    while True:
+        try:
+            return build()
+        except (KafkaError, OSError) as exc:
+            retriable = isinstance(exc, OSError) or getattr(exc, "retriable", False)
+            if not retriable or time.monotonic() >= deadline:
+                raise
+            log.info("Kafka unavailable, retrying", extra={"what": what, "error": repr(exc)})
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def make_producer(settings: KafkaSettings, client_id: str, **overrides: Any) -> KafkaProducer:
@@ -31,7 +53,7 @@ def make_producer(settings: KafkaSettings, client_id: str, **overrides: Any) -> 
         "max_in_flight_requests_per_connection": 1,
     }
     config.update(overrides)
-    return KafkaProducer(**config)
+    return while_broker_restarts(settings, "producer", lambda: KafkaProducer(**config))
 
 
 def make_consumer(
@@ -49,7 +71,7 @@ def make_consumer(
         "fetch_max_bytes": 64 * 1024 * 1024,
     }
     config.update(overrides)
-    consumer = KafkaConsumer(**config)
+    consumer = while_broker_restarts(settings, "consumer", lambda: KafkaConsumer(**config))
     consumer.subscribe(topics)
     return consumer
 
@@ -89,6 +111,14 @@ def ensure_topics(
 
     Existing topics are left as they are (partitions are never silently changed).
     """
+    return while_broker_restarts(
+        settings, "topics", lambda: _ensure_topics(settings, topics, replication_factor)
+    )
+
+
+def _ensure_topics(
+    settings: KafkaSettings, topics: Mapping[str, int], replication_factor: int
+) -> dict[str, int]:
     admin = KafkaAdminClient(**settings.client_config(), client_id="newswire-topics")
     try:
         existing = set(admin.list_topics())

@@ -6,9 +6,9 @@ of connection variables serves the whole pipeline while per-service knobs stay s
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -77,3 +77,39 @@ class TopicSettings(BaseSettings):
 
     partitions: int = Field(default=4, ge=1, description="Partitions of every pipeline topic.")
     replication_factor: int = Field(default=1, ge=1)
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load_settings(cls: type[SettingsT]) -> SettingsT:
+    """``cls()``, or exit with one line per bad variable: ``invalid setting NEWSWIRE_X: why``.
+
+    Values are never echoed, so a mistyped password does not end up in a log.
+    """
+    try:
+        return cls()
+    except ValidationError as exc:
+        raise SystemExit(describe_settings_error(cls, exc)) from None
+
+
+def describe_settings_error(cls: type[BaseSettings], exc: ValidationError) -> str:
+    """``invalid setting NAME: message`` for each error (joined with ``; ``), naming the env variable."""
+    # A composed class (``Settings.kafka``) fails inside its default factory: its own title names it.
+    failing = next((c for c in _settings_tree(cls) if c.__name__ == exc.title), cls)
+    prefix = str(failing.model_config.get("env_prefix", ""))
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "<settings>"
+        name = f"{prefix}{field.split('.')[0]}".upper()
+        verb = "missing setting" if error["type"] == "missing" else "invalid setting"
+        problems.append(f"{verb} {name}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def _settings_tree(cls: type[BaseSettings]) -> list[type[BaseSettings]]:
+    found = [cls]
+    for field in cls.model_fields.values():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseSettings):
+            found.extend(_settings_tree(field.annotation))
+    return found

@@ -23,6 +23,7 @@ from kafka.errors import CommitFailedError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from schemas.dead_letter import FailureStage
+from services.runtime import metrics
 from services.runtime.dead_letters import dead_letter_record
 from services.runtime.messages import Dropped, Emit, Emitted, Message, Outcome, Rejected, TransientError
 
@@ -122,42 +123,79 @@ class Worker:
 
     def run(self) -> None:
         log.info("worker started", extra={"worker": self.name})
+        metrics.HEALTH.set_ready(True)
         try:
             while not self._stop.is_set():
                 self.run_once()
         finally:
+            metrics.HEALTH.set_ready(False, "stopping")
             self.close()
 
     def run_once(self) -> int:
         """Poll, process, produce, commit one batch; return how many messages it held."""
         polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_batch)
+        metrics.HEALTH.beat()
         messages = [_to_message(record) for records in polled.values() for record in records]
         if not messages:
             return 0
         self.stats.consumed += len(messages)
+        metrics.record_consumed(messages)
         outcomes = self._process_with_retry(messages)
         if outcomes is None:
             return 0  # stopping while a dependency was down: nothing committed, re-read after restart
-        self._produce(messages, outcomes)
-        self.producer.flush()
-        self._commit(messages)
+        with metrics.PRODUCE_SECONDS.time():
+            if not self._produce_until_acknowledged(messages, outcomes):
+                return 0  # stopping while Kafka refused our records: nothing committed
+        with metrics.COMMIT_SECONDS.time():
+            self._commit(messages)
         return len(messages)
+
+    def _produce_until_acknowledged(self, messages: list[Message], outcomes: Sequence[Outcome]) -> bool:
+        """Produce the batch's records until Kafka has acknowledged every one; False if asked to stop.
+
+        ``flush`` returns once every send has *completed*, which includes failing (a broker restart
+        outlasting the producer's retries): committing then would lose those records, so the whole
+        batch's output is sent again (downstream writes are idempotent).
+        """
+        attempt = 0
+        while True:
+            futures = self._produce(messages, outcomes)
+            self.producer.flush()
+            failures = [future.exception for future in futures if future.failed()]
+            if not failures:
+                return True
+            attempt += 1
+            self.stats.retries += 1
+            metrics.EVENTS_FAILED.labels("produce").inc()
+            delay = self.retry.delay(attempt)
+            log.warning(
+                "produce failed, sending the batch's records again",
+                extra={"attempt": attempt, "failed": len(failures), "error": repr(failures[0])},
+            )
+            self.consumer.pause(*self.consumer.assignment())
+            if self._sleep_polling(delay):
+                return False
+            self.consumer.resume(*self.consumer.assignment())
 
     def _process_with_retry(self, messages: list[Message]) -> Sequence[Outcome] | None:
         attempt = 0
         while True:
             try:
-                outcomes = self.handler.process(messages)
+                with metrics.PROCESS_SECONDS.time():
+                    outcomes = self.handler.process(messages)
                 if len(outcomes) != len(messages):
                     raise RuntimeError(
                         f"handler returned {len(outcomes)} outcomes for {len(messages)} messages"
                     )
                 if attempt:
                     self.consumer.resume(*self.consumer.assignment())
+                    metrics.HEALTH.set_ready(True)
                 return outcomes
             except TransientError as exc:
                 attempt += 1
                 self.stats.retries += 1
+                metrics.EVENTS_FAILED.labels("transient").inc()
+                metrics.HEALTH.set_ready(False, f"retrying after a transient failure: {exc}"[:300])
                 delay = self.retry.delay(attempt)
                 first = messages[0]
                 log.warning(
@@ -179,25 +217,43 @@ class Worker:
                     return None
 
     def _sleep_polling(self, seconds: float) -> bool:
-        """Wait ``seconds`` while keeping group membership; True when asked to stop meanwhile."""
+        """Wait ``seconds`` while keeping group membership; True when asked to stop meanwhile.
+
+        The partitions are paused, but a rebalance (say, after a broker restart) hands them back
+        unpaused: whatever such a poll returns is not processed now, so the consumer is sought back
+        to it, or the next batch would start after it and its commit would skip it for good.
+        """
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
             if self._stop.is_set():
                 return True
-            self.consumer.poll(timeout_ms=int(min(left, 1.0) * 1000), max_records=1)
+            self.consumer.pause(*self.consumer.assignment())
+            polled = self.consumer.poll(timeout_ms=int(min(left, 1.0) * 1000), max_records=1)
+            for tp, records in polled.items():
+                if records:
+                    self.consumer.seek(tp, min(record.offset for record in records))
+            metrics.HEALTH.beat()
         return self._stop.is_set()
 
-    def _produce(self, messages: Sequence[Message], outcomes: Sequence[Outcome]) -> None:
+    def _produce(self, messages: Sequence[Message], outcomes: Sequence[Outcome]) -> list[Any]:
+        """Send the batch's records; the futures of the sends."""
+        futures = []
         for message, outcome in zip(messages, outcomes, strict=True):
             if isinstance(outcome, Emitted):
                 for record in outcome.records:
-                    self._send(record)
+                    futures.append(self._send(record))
+                    metrics.EVENTS_PRODUCED.labels(record.topic).inc()
                 self.stats.emitted += len(outcome.records)
             elif isinstance(outcome, Rejected):
-                self._send(
-                    dead_letter_record(message, outcome, self.stage, self.name, self.dlq_payload_max_bytes)
+                futures.append(
+                    self._send(
+                        dead_letter_record(
+                            message, outcome, self.stage, self.name, self.dlq_payload_max_bytes
+                        )
+                    )
                 )
                 self.stats.dead_lettered += 1
+                metrics.EVENTS_DEAD_LETTERED.labels(outcome.reason).inc()
                 log.warning(
                     "dead-lettered",
                     extra={
@@ -212,6 +268,7 @@ class Worker:
                 )
             elif isinstance(outcome, Dropped):
                 self.stats.dropped += 1
+                metrics.EVENTS_DROPPED.labels(outcome.reason).inc()
                 log.info(
                     "dropped",
                     extra={
@@ -220,9 +277,12 @@ class Worker:
                         "offset": message.offset,
                     },
                 )
+        return futures
 
-    def _send(self, record: Emit) -> None:
-        self.producer.send(record.topic, key=record.key, value=record.value, headers=list(record.headers))
+    def _send(self, record: Emit) -> Any:
+        return self.producer.send(
+            record.topic, key=record.key, value=record.value, headers=list(record.headers)
+        )
 
     def _commit(self, messages: Sequence[Message]) -> None:
         next_offsets: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -235,6 +295,7 @@ class Worker:
             self.consumer.commit(next_offsets)
             self.stats.commits += 1
         except (CommitFailedError, RebalanceInProgressError) as exc:
+            metrics.EVENTS_FAILED.labels("commit").inc()
             # The partitions moved to another member, which re-reads from the last commit; the
             # duplicates it produces are absorbed by idempotent writes downstream.
             log.warning("commit failed after a rebalance; batch will be re-read", extra={"error": str(exc)})

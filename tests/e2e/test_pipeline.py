@@ -196,3 +196,42 @@ def _find_dead_letter(bootstrap: str, start: dict[TopicPartition, int], trace_id
         return None
     finally:
         consumer.close()
+
+
+def test_seed_is_enriched_with_entities_places_countries_and_quotes(
+    running_pipeline: None, es: Elasticsearch, seed_path: Path
+) -> None:
+    """Issue 3's acceptance check, on the document the running pipeline indexed."""
+    published = newswire("publish", str(seed_path), "--json")
+    trace_id = json.loads(published.stdout)["messages"][0]["trace_id"]
+    doc = wait_for(lambda: docs_with_trace(es, trace_id), "the seed in the index")[0]["_source"]
+
+    assert {"Vladimir Putin", "Xi Jinping", "Recep Tayyip Erdogan"} <= set(doc["people"])
+    assert "Shanghai Cooperation Organization" in doc["organizations"]
+    sco = next(e for e in doc["entities"] if e["name"] == "Shanghai Cooperation Organization")
+    assert "SCO" in sco["aliases"]
+    assert {"Astana", "Kazakhstan"} <= set(doc["place_names"])
+    assert {"KZ", "RU", "CN"} <= set(doc["countries"])
+    astana = next(p for p in doc["places"] if p["name"] == "Astana")
+    assert astana["country_codes"] == ["KZ"] and astana["location"] is not None
+    speakers = {quote["speaker"] for quote in doc["quotes"]}
+    assert {"Vladimir Putin", "Xi Jinping"} <= speakers
+    assert doc["summary"] and doc["keywords"]
+    assert [run["name"] for run in doc["enrichers"]][-1] == "near_duplicates"
+
+    # A geo query finds it around Astana, and the quotes are searchable by speaker and words.
+    near_astana = es.search(
+        index=ALIAS,
+        query={
+            "bool": {
+                "filter": [
+                    {"term": {"id": doc["id"]}},
+                    {"geo_distance": {"distance": "50km", "places.location": {"lat": 51.17, "lon": 71.45}}},
+                ]
+            }
+        },
+    )
+    assert near_astana["hits"]["total"]["value"] == 1
+    said = newswire("search", "--quotes", "friendship", "--speaker", "Xi Jinping", "--json")
+    assert said.returncode == 0, said.stderr
+    assert doc["id"] in [hit["id"] for hit in json.loads(said.stdout)["hits"]]

@@ -248,6 +248,7 @@ def run_service_and_check(
     env = {
         **os.environ,
         "NEWSWIRE_INDEX_GROUP_ID": group_id,
+        "NEWSWIRE_INDEX_METRICS_PORT": "0",  # the running pipeline may hold the default port
         "NEWSWIRE_ES_URL": es_url,
         "NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
         "NEWSWIRE_INDEX_LOG_JSON": "true",

@@ -365,14 +365,18 @@ def test_compose_defaults_equal_the_settings_defaults(isolated_env: pytest.Monke
     assert checked, "expected NEWSWIRE_* variables with defaults in the compose file"
 
 
-def test_enrich_healthcheck_polls_the_faust_web_server(isolated_env: pytest.MonkeyPatch) -> None:
-    from services.enrich.settings import Settings
+@pytest.mark.parametrize("service", PIPELINE_SERVICES)
+def test_pipeline_healthchecks_poll_the_liveness_endpoint(
+    service: str, isolated_env: pytest.MonkeyPatch
+) -> None:
+    from services.runtime.metrics import HEALTH_PATHS
 
-    enrich = settings_under(isolated_env, environment("enrich"))[Settings]
-    probe = " ".join(services()["enrich"]["healthcheck"]["test"])
-    ports = {int(port) for port in re.findall(r"http://(?:127\.0\.0\.1|localhost):(\d+)/", probe)}
-    assert enrich.web_enabled, "the healthcheck polls faust's web server, which is off"
-    assert ports == {enrich.web_port}
+    settings_class = importlib.import_module(f"services.{service}.settings").Settings
+    settings = settings_under(isolated_env, environment(service))[settings_class]
+    probe = " ".join(services()[service]["healthcheck"]["test"])
+    endpoints = set(re.findall(r"http://(?:127\.0\.0\.1|localhost):(\d+)(/\w*)", probe))
+    assert endpoints == {(str(settings.metrics_port), HEALTH_PATHS["liveness"])}
+    assert settings.metrics_host == "0.0.0.0", "a Prometheus container could not scrape a loopback address"
 
 
 def test_every_interpolated_variable_has_a_documented_default() -> None:

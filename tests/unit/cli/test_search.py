@@ -53,7 +53,10 @@ def test_hit_summary_takes_fields_from_source_and_keeps_em_tags() -> None:
         "source": "Press TV",
         "url": "https://www.presstv.ir/Detail/2024/07/03/1",
         "published_at": "2024-07-03T10:00:00Z",
+        "summary": None,
+        "duplicate_of": None,
         "highlights": {"body": ["<em>Putin</em> and <em>Xi</em> convened in the capital"]},
+        "quotes": [],
     }
 
 
@@ -81,6 +84,7 @@ class FakeElasticsearch:
     """Stands in for the client: records the request and answers with the given hits."""
 
     hits: ClassVar[list[dict]] = []
+    aggregations: ClassVar[dict] = {}
     calls: ClassVar[list[dict]] = []
 
     def __init__(self, **kwargs: object) -> None:
@@ -88,7 +92,10 @@ class FakeElasticsearch:
 
     def search(self, index: str, body: dict) -> dict:
         self.calls[-1].update(index=index, body=body)
-        return {"hits": {"total": {"value": len(self.hits), "relation": "eq"}, "hits": self.hits}}
+        return {
+            "hits": {"total": {"value": len(self.hits), "relation": "eq"}, "hits": self.hits},
+            "aggregations": self.aggregations,
+        }
 
     def close(self) -> None:
         self.calls[-1]["closed"] = True
@@ -97,6 +104,7 @@ class FakeElasticsearch:
 @pytest.fixture
 def fake_es(monkeypatch: pytest.MonkeyPatch) -> type[FakeElasticsearch]:
     monkeypatch.setattr(FakeElasticsearch, "hits", [])
+    monkeypatch.setattr(FakeElasticsearch, "aggregations", {})
     monkeypatch.setattr(FakeElasticsearch, "calls", [])
     monkeypatch.setattr("elasticsearch.Elasticsearch", FakeElasticsearch)
     return FakeElasticsearch
@@ -150,3 +158,102 @@ def test_hits_are_printed_ranked_with_snippets(fake_es: type[FakeElasticsearch])
     assert any("Press TV · Russia" in line and "a" * 32 in line for line in lines)
     assert any("summit of the Shanghai Cooperation Organization in Astana" in line for line in lines)
     assert "<em>" not in result.stdout
+
+
+QUOTE_HIT = {
+    "_id": "d" * 32,
+    "_score": 4.0,
+    "_source": {"id": "d" * 32, "title": "Putin, Xi meet", "summary": "The leaders met in Astana."},
+    "inner_hits": {
+        "quotes": {
+            "hits": {
+                "hits": [
+                    {
+                        "_source": {"text": "uphold the aspiration of friendship", "speaker": "Xi Jinping"},
+                        "highlight": {"quotes.text": ["uphold the aspiration of <em>friendship</em>"]},
+                    }
+                ]
+            }
+        }
+    },
+}
+AGGREGATIONS = {
+    "people": {"buckets": [{"key": "Xi Jinping", "doc_count": 1}, {"key": "Vladimir Putin", "doc_count": 1}]},
+    "countries": {"buckets": [{"key": "KZ", "doc_count": 1}]},
+    "sections": {"buckets": []},
+}
+
+
+def test_hit_summary_lists_the_matching_quotes_with_speaker() -> None:
+    [quote] = hit_summary(QUOTE_HIT)["quotes"]
+
+    assert quote == {
+        "text": "uphold the aspiration of friendship",
+        "speaker": "Xi Jinping",
+        "highlight": "uphold the aspiration of <em>friendship</em>",
+    }
+
+
+def test_quotes_by_speaker_without_query_words(fake_es: type[FakeElasticsearch]) -> None:
+    fake_es.hits = [QUOTE_HIT]
+    fake_es.aggregations = AGGREGATIONS
+
+    result = runner.invoke(app, ["search", "--quotes", "friendship", "--speaker", "Xi Jinping"])
+
+    assert result.exit_code == 0, result.output
+    assert "“uphold the aspiration of friendship” — Xi Jinping" in result.stdout
+    assert "Xi Jinping (1) · Vladimir Putin (1)" in result.stdout
+    assert "KZ (1)" in result.stdout
+    [call] = fake_es.calls
+    nested = call["body"]["query"]["bool"]["must"][0]["nested"]
+    assert nested["path"] == "quotes"
+    assert {"term": {"quotes.speaker": "Xi Jinping"}} in nested["query"]["bool"]["must"]
+
+
+def test_json_output_has_facets_quotes_and_the_new_filters(fake_es: type[FakeElasticsearch]) -> None:
+    fake_es.hits = [QUOTE_HIT]
+    fake_es.aggregations = AGGREGATIONS
+
+    result = runner.invoke(
+        app,
+        [
+            "search",
+            "summit",
+            "--json",
+            "--person",
+            "Xi Jinping",
+            "--person",
+            "Vladimir Putin",
+            "--country",
+            "kz",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    output = orjson.loads(result.stdout)
+    assert output["facets"]["people"] == [
+        {"value": "Xi Jinping", "count": 1},
+        {"value": "Vladimir Putin", "count": 1},
+    ]
+    assert output["facets"]["organizations"] == []
+    assert output["hits"][0]["quotes"][0]["speaker"] == "Xi Jinping"
+    clauses = fake_es.calls[0]["body"]["query"]["function_score"]["query"]["bool"]["filter"]
+    assert {"term": {"people": "Xi Jinping"}} in clauses
+    assert {"term": {"people": "Vladimir Putin"}} in clauses
+    assert {"term": {"countries": "KZ"}} in clauses
+
+
+def test_duplicates_are_hidden_unless_asked_for(fake_es: type[FakeElasticsearch]) -> None:
+    runner.invoke(app, ["search", "summit"])
+    runner.invoke(app, ["search", "summit", "--include-duplicates"])
+
+    default, including = (call["body"]["query"]["function_score"]["query"]["bool"] for call in fake_es.calls)
+    assert default["must_not"] == [{"exists": {"field": "duplicate_of"}}]
+    assert "must_not" not in including
+
+
+def test_nothing_to_search_for_is_a_usage_error(fake_es: type[FakeElasticsearch]) -> None:
+    result = runner.invoke(app, ["search"])
+
+    assert result.exit_code == 2
+    assert not fake_es.calls

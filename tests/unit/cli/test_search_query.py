@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.cli.search_query import SearchFilters, build_query, parse_date
+from services.cli.search_query import (
+    FACETS,
+    QuoteQuery,
+    SearchFilters,
+    build_query,
+    facets_from,
+    parse_date,
+)
 
 
 def bool_query(body: dict) -> dict:
@@ -94,3 +101,85 @@ def test_parse_date(text: str, expected: date) -> None:
 def test_parse_date_rejects_other_formats(text: str) -> None:
     with pytest.raises(ValueError):
         parse_date(text)
+
+
+def test_name_filters_are_one_term_per_value_and_countries_are_upper_case() -> None:
+    filters = SearchFilters(
+        people=("Xi Jinping", "Vladimir Putin"),
+        organizations=("Shanghai Cooperation Organization",),
+        places=("Astana",),
+        countries=("kz",),
+    )
+
+    clauses = bool_query(build_query("summit", filters))["filter"]
+
+    assert clauses == [
+        {"term": {"people": "Xi Jinping"}},
+        {"term": {"people": "Vladimir Putin"}},
+        {"term": {"organizations": "Shanghai Cooperation Organization"}},
+        {"term": {"place_names": "Astana"}},
+        {"term": {"countries": "KZ"}},
+    ]
+
+
+def test_near_duplicates_are_excluded_unless_included() -> None:
+    assert bool_query(build_query("summit"))["must_not"] == [{"exists": {"field": "duplicate_of"}}]
+    assert "must_not" not in bool_query(build_query("summit", SearchFilters(include_duplicates=True)))
+
+
+def test_facets_are_terms_aggregations_of_the_keyword_fields() -> None:
+    aggs = build_query("summit")["aggs"]
+
+    assert set(aggs) == {"people", "organizations", "places", "countries", "sections", "sources"}
+    assert aggs["places"]["terms"]["field"] == "place_names"
+    assert all(1 <= agg["terms"]["size"] <= 10 for agg in aggs.values())
+
+
+def test_facets_from_response_keeps_order_and_lists_every_facet() -> None:
+    facets = facets_from(
+        {
+            "people": {
+                "buckets": [{"key": "Xi Jinping", "doc_count": 3}, {"key": "Vladimir Putin", "doc_count": 2}]
+            }
+        }
+    )
+
+    assert facets["people"] == [{"value": "Xi Jinping", "count": 3}, {"value": "Vladimir Putin", "count": 2}]
+    assert set(facets) == set(FACETS) and facets["countries"] == []
+    assert facets_from(None)["sources"] == []
+
+
+def test_quotes_are_a_nested_query_on_text_and_speaker_with_inner_hits() -> None:
+    body = build_query("", quotes=QuoteQuery(text="friendship", speaker="Xi Jinping"))
+
+    [nested_clause] = body["query"]["bool"]["must"]
+    nested = nested_clause["nested"]
+    assert nested["path"] == "quotes"
+    assert nested["query"]["bool"]["must"] == [
+        {"match": {"quotes.text": {"query": "friendship"}}},
+        {"term": {"quotes.speaker": "Xi Jinping"}},
+    ]
+    assert nested["inner_hits"]["size"] >= 1
+    assert "quotes.text" in nested["inner_hits"]["highlight"]["fields"]
+    assert "function_score" not in body["query"]  # no words: nothing to boost
+
+
+def test_quotes_and_words_must_both_match() -> None:
+    body = build_query("summit", quotes=QuoteQuery(speaker="Xi Jinping"))
+
+    must = bool_query(body)["must"]
+    assert must[0]["multi_match"]["query"] == "summit"
+    assert must[1]["nested"]["query"]["bool"]["must"] == [{"term": {"quotes.speaker": "Xi Jinping"}}]
+
+
+def test_filters_alone_list_matching_articles_newest_first() -> None:
+    body = build_query("  ", SearchFilters(people=("Xi Jinping",)))
+
+    assert body["query"]["bool"]["must"] == [{"match_all": {}}]
+    assert body["query"]["bool"]["filter"] == [{"term": {"people": "Xi Jinping"}}]
+    assert body["sort"][1] == {"published_at": {"order": "desc", "missing": "_last"}}
+
+
+def test_filters_know_when_they_are_empty() -> None:
+    assert SearchFilters().is_empty() and SearchFilters(include_duplicates=True).is_empty()
+    assert not SearchFilters(countries=("CN",)).is_empty()

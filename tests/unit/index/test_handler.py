@@ -84,7 +84,14 @@ def test_batch_is_one_bulk_request_of_index_actions_on_the_alias() -> None:
     assert es.params[0]["refresh"] is False
     assert es.params[0]["require_alias"] is True
     for (action, document), event in zip(es.requests[0], events, strict=True):
-        assert action == {"index": {"_index": ALIAS, "_id": event.article.id}}
+        assert action == {
+            "index": {
+                "_index": ALIAS,
+                "_id": event.article.id,
+                "version": event.article.revision,
+                "version_type": "external_gte",
+            }
+        }
         assert document["id"] == event.article.id
         assert document["trace_id"] == event.trace_id
     assert outcomes == [Emitted((), event.article.id, event.trace_id) for event in events]

@@ -1,0 +1,135 @@
+"""``python -m bench.speed`` (``make bench``): measure the pipeline and print the table.
+
+Results go to ``bench/results/<timestamp>/``: ``results.json``, ``table.md``, ``chart.png`` and the
+services' logs. The private stack is started when needed and the parts of it this run started are
+stopped at the end, unless ``--keep-stack``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+from bench.speed import report
+from bench.speed.corpus import DEFAULT_CORPUS, CorpusMissing, load_corpus
+from bench.speed.run import ALL_PHASES, Bench, BenchConfig
+from bench.speed.stack import BenchPorts, bench_stack_settings, bring_up
+from services.stack.settings import REPO_ROOT
+
+log = logging.getLogger("bench.speed")
+
+RESULTS_ROOT = REPO_ROOT / "bench" / "results"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    defaults = BenchConfig()
+    parser = argparse.ArgumentParser(prog="python -m bench.speed", description=__doc__)
+    parser.add_argument("--articles", type=int, default=defaults.articles, help="articles per stage (N)")
+    parser.add_argument(
+        "--partitions", type=int, default=defaults.partitions, help="partitions of every topic"
+    )
+    parser.add_argument(
+        "--refresh-interval", default=defaults.refresh_interval, help="index refresh interval"
+    )
+    parser.add_argument("--enrich-budget", type=float, default=defaults.enrich_budget_s, help="time box (s)")
+    parser.add_argument(
+        "--enrich2-budget", type=float, default=defaults.enrich2_budget_s, help="time box (s)"
+    )
+    parser.add_argument(
+        "--e2e-budget", type=float, default=defaults.e2e_budget_s, help="caps N end to end (s)"
+    )
+    parser.add_argument("--latency-seconds", type=float, default=defaults.latency_seconds)
+    parser.add_argument("--latency-fraction", type=float, default=defaults.latency_fraction)
+    parser.add_argument(
+        "--limit-sample", type=int, default=defaults.limit_sample, help="documents per L trial"
+    )
+    parser.add_argument(
+        "--phases", default=",".join(ALL_PHASES), help=f"comma-separated subset of {','.join(ALL_PHASES)}"
+    )
+    parser.add_argument("--profile", action="store_true", help="py-spy profiles of the services per phase")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="environment for every service, e.g. NEWSWIRE_INDEX_MAX_BATCH=1000 (repeatable)",
+    )
+    parser.add_argument("--keep-stack", action="store_true", help="leave the private stack running")
+    parser.add_argument("--keep-work", action="store_true", help="keep the generated inputs (corpus text)")
+    parser.add_argument("--results", type=Path, default=RESULTS_ROOT, help="where run folders go")
+    parser.add_argument("--report-only", type=Path, help="redo table.md and chart.png of a results folder")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    return parser.parse_args(argv)
+
+
+def _name_value(item: str) -> tuple[str, str]:
+    name, _, value = item.partition("=")
+    return name, value
+
+
+def write_report(out_dir: Path, results: dict[str, object]) -> str:
+    table = report.markdown(results)
+    (out_dir / "table.md").write_text(table)
+    report.chart(results, out_dir / "chart.png")
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("kafka", "elastic_transport", "urllib3", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.report_only:
+        results = orjson.loads((args.report_only / "results.json").read_bytes())
+        sys.stdout.write(write_report(args.report_only, results))
+        return 0
+    try:
+        load_corpus(args.corpus)
+    except CorpusMissing as exc:
+        sys.stdout.write(f"bench skipped: {exc}\n")
+        return 0
+    phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
+    unknown = set(phases) - set(ALL_PHASES)
+    if unknown:
+        sys.stderr.write(f"unknown phases: {sorted(unknown)}\n")
+        return 2
+    config = BenchConfig(
+        articles=args.articles,
+        partitions=args.partitions,
+        refresh_interval=args.refresh_interval,
+        enrich_budget_s=args.enrich_budget,
+        enrich2_budget_s=args.enrich2_budget,
+        e2e_budget_s=args.e2e_budget,
+        latency_seconds=args.latency_seconds,
+        latency_fraction=args.latency_fraction,
+        limit_sample=args.limit_sample,
+        phases=phases,
+        profile=args.profile,
+        service_overrides=tuple(_name_value(item) for item in args.set),
+    )
+    out_dir = args.results / time.strftime("%Y%m%d-%H%M%S")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    stack = bring_up(bench_stack_settings(BenchPorts()))
+    try:
+        results = Bench(stack, config, out_dir).run()
+    finally:
+        if not args.keep_stack:
+            stack.stop_started()
+        if not args.keep_work:
+            shutil.rmtree(out_dir / "work", ignore_errors=True)
+    results["wall_seconds"] = round(time.monotonic() - started, 1)
+    (out_dir / "results.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    table = write_report(out_dir, results)
+    sys.stdout.write(f"\n{table}\nresults, table and chart in {out_dir} ({results['wall_seconds']} s)\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

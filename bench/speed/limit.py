@@ -1,0 +1,157 @@
+"""L, the limit: the final documents bulk-loaded straight into Elasticsearch, as fast as it goes.
+
+The official client's bulk helpers (``streaming_bulk`` for one connection, ``parallel_bulk`` for
+several) load the same documents the index service writes, into an index with the same settings
+and mappings. A small grid over bulk size, parallel requests and refresh-during-load finds the best
+configuration on a sample; the best one then loads every document. There is no start-up to leave
+out here (the client exists before the clock starts), so a trial's rate is simply its documents
+over the time from the first request until all of them are searchable. Whatever Kafka, the event
+parsing or the service loop add on top is what the index service loses against L.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from elasticsearch import helpers
+
+from bench.speed import es_tools
+from bench.speed.kafka_tools import Record
+from schemas.envelope import ArticleEnriched
+from schemas.search_index import document_from
+
+log = logging.getLogger(__name__)
+
+Document = tuple[str, dict[str, Any]]
+
+
+def documents_from(records: Sequence[Record]) -> list[Document]:
+    """``(id, source)`` of every ``articles.enriched`` record, exactly as the index service builds them."""
+    documents = []
+    for record in records:
+        event = ArticleEnriched.model_validate_json(record.value)
+        documents.append((event.article.id, document_from(event.article, event.trace_id)))
+    return documents
+
+
+@dataclass(frozen=True)
+class Trial:
+    chunk_size: int
+    threads: int
+    refresh_during_load: str  # "-1" (off, one refresh at the end) or an interval such as "1s"
+    documents: int
+    seconds_to_searchable: float
+    per_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_trial(
+    es_url: str, documents: Sequence[Document], *, chunk_size: int, threads: int, refresh: str, index: str
+) -> Trial:
+    """Load ``documents`` into a fresh ``index``; time it until every one is searchable."""
+    es = es_tools.client(es_url, fast_json=True)
+    try:
+        es_tools.create_like_articles(es, index, refresh)
+        actions = _actions(documents, index)
+        started = time.monotonic()
+        results = (
+            helpers.streaming_bulk(es, actions, chunk_size=chunk_size, max_retries=3, raise_on_error=True)
+            if threads == 1
+            else helpers.parallel_bulk(
+                es,
+                actions,
+                thread_count=threads,
+                queue_size=threads,
+                chunk_size=chunk_size,
+                raise_on_error=True,
+            )
+        )
+        for ok, item in results:
+            if not ok:
+                raise RuntimeError(f"bulk item failed: {item}")
+        if refresh == "-1":
+            es_tools.set_refresh_interval(es, index, "1s")
+            es.indices.refresh(index=index)
+        while es_tools.count(es, index) < len(documents):
+            time.sleep(0.05)
+        seconds = time.monotonic() - started
+        return Trial(
+            chunk_size=chunk_size,
+            threads=threads,
+            refresh_during_load=refresh,
+            documents=len(documents),
+            seconds_to_searchable=round(seconds, 3),
+            per_s=round(len(documents) / seconds, 1),
+        )
+    finally:
+        es_tools.delete_index(es, index)
+        es.close()
+
+
+def tune(
+    es_url: str,
+    documents: Sequence[Document],
+    *,
+    sample: int,
+    chunk_sizes: Sequence[int],
+    thread_counts: Sequence[int],
+    refresh_intervals: Sequence[str],
+) -> tuple[Trial, Trial, list[Trial]]:
+    """Grid on a sample, then the best on every document, plus the best with a 1 s refresh during load.
+
+    Returns ``(best, best_refreshing_every_1s, grid)``; the first is L.
+    """
+    subset = documents[:sample]
+    grid: list[Trial] = []
+    for refresh in refresh_intervals:
+        for chunk_size in chunk_sizes:
+            for threads in thread_counts:
+                trial = run_trial(
+                    es_url,
+                    subset,
+                    chunk_size=chunk_size,
+                    threads=threads,
+                    refresh=refresh,
+                    index="bench-limit",
+                )
+                log.info(
+                    "L trial: chunk %d, %d thread(s), refresh %s: %.0f docs/s",
+                    chunk_size,
+                    threads,
+                    refresh,
+                    trial.per_s,
+                )
+                grid.append(trial)
+    best_sample = max(grid, key=lambda trial: trial.per_s)
+    best = run_trial(
+        es_url,
+        documents,
+        chunk_size=best_sample.chunk_size,
+        threads=best_sample.threads,
+        refresh=best_sample.refresh_during_load,
+        index="bench-limit",
+    )
+    refreshing = [trial for trial in grid if trial.refresh_during_load == "1s"]
+    best_refreshing_sample = max(refreshing, key=lambda trial: trial.per_s) if refreshing else best_sample
+    if best_refreshing_sample is best_sample:
+        return best, best, grid
+    best_refreshing = run_trial(
+        es_url,
+        documents,
+        chunk_size=best_refreshing_sample.chunk_size,
+        threads=best_refreshing_sample.threads,
+        refresh="1s",
+        index="bench-limit",
+    )
+    return best, best_refreshing, grid
+
+
+def _actions(documents: Sequence[Document], index: str) -> Iterator[dict[str, Any]]:
+    for doc_id, source in documents:
+        yield {"_index": index, "_id": doc_id, "_source": source}

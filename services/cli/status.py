@@ -1,0 +1,321 @@
+"""``newswire status``: one screen with each stage's lag and rates, the dead letters and the index.
+
+Everything comes from Kafka and Elasticsearch themselves (end and committed offsets, record
+timestamps, the DLQ's records, the index), so it works wherever the CLI reaches the cluster; the
+services' ``/readyz`` endpoints are asked too, and shown as unknown where they are not reachable.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from schemas.search_index import ALIAS
+from schemas.topics import TOPICS
+from services.cli.state import fail, out, state_of
+
+if TYPE_CHECKING:
+    from kafka import KafkaAdminClient, KafkaConsumer
+
+    from services.runtime.settings import KafkaSettings
+
+#: Stage, the topic it reads, what it writes to, and the settings naming its group and metrics port.
+STAGES: tuple[tuple[str, str, str], ...] = (
+    ("ingest", TOPICS.raw, TOPICS.ingested),
+    ("enrich", TOPICS.ingested, TOPICS.enriched),
+    ("index", TOPICS.enriched, ALIAS),
+)
+PROBE_TIMEOUT_S = 1.0
+
+
+@dataclass
+class StageStatus:
+    stage: str
+    group_id: str
+    input_topic: str
+    output: str
+    partitions: int
+    lag: int
+    lag_by_partition: dict[str, int]
+    in_per_min: float  # records written to the input topic, per minute over the window
+    out_per_min: float | None  # records written to the output topic (documents indexed for the index)
+    service: str  # "ready", "not ready: <why>", "unreachable"
+    metrics_url: str
+
+
+@dataclass
+class DeadLetterCount:
+    stage: str
+    reason: str
+    count: int
+    last_at: str | None
+
+
+@dataclass
+class IndexStatus:
+    alias: str
+    documents: int | None = None
+    last_indexed_at: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class PipelineStatus:
+    window_s: float
+    stages: list[StageStatus] = field(default_factory=list)
+    dead_letters: list[DeadLetterCount] = field(default_factory=list)
+    dead_letters_scanned: int = 0
+    index: IndexStatus = field(default_factory=lambda: IndexStatus(ALIAS))
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def stage_settings() -> dict[str, tuple[str, str]]:
+    """Each stage's consumer group and metrics URL, from the settings the services read."""
+    from pydantic import ValidationError
+
+    from services.enrich.settings import Settings as EnrichSettings
+    from services.index.settings import Settings as IndexSettings
+    from services.ingest.settings import Settings as IngestSettings
+
+    found: dict[str, tuple[str, str]] = {}
+    for stage, cls, group_field in (
+        ("ingest", IngestSettings, "group_id"),
+        ("enrich", EnrichSettings, "app_id"),
+        ("index", IndexSettings, "group_id"),
+    ):
+        try:
+            settings: Any = cls()
+            group, host, port = getattr(settings, group_field), settings.metrics_host, settings.metrics_port
+        except ValidationError:
+            fields = cls.model_fields
+            group, host, port = (
+                fields[name].default for name in (group_field, "metrics_host", "metrics_port")
+            )
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        found[stage] = (str(group), f"http://{host}:{port}" if port else "")
+    return found
+
+
+def written_since(
+    consumer: KafkaConsumer, topic: str, since: datetime, ends: dict[Any, int] | None = None
+) -> tuple[dict[int, int], int]:
+    """(end offset per partition, records written to ``topic`` since ``since``)."""
+    from kafka.structs import TopicPartition
+
+    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    if not partitions:
+        return {}, 0
+    end = ends if ends is not None else consumer.end_offsets(partitions)
+    at = consumer.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in partitions})
+    written = sum(end[tp] - (at[tp].offset if at.get(tp) else end[tp]) for tp in partitions)
+    return {tp.partition: end[tp] for tp in partitions}, written
+
+
+def committed(admin: KafkaAdminClient, group_id: str, topic: str) -> dict[int, int]:
+    offsets = admin.list_group_offsets({group_id: None}).get(group_id, {})
+    return {
+        tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0
+    }
+
+
+def probe(metrics_url: str) -> str:
+    """What the service's ``/readyz`` says, or ``unreachable``."""
+    import httpx
+
+    if not metrics_url:
+        return "metrics off"
+    try:
+        response = httpx.get(f"{metrics_url}/readyz", timeout=PROBE_TIMEOUT_S)
+    except httpx.HTTPError:
+        return "unreachable"
+    text = response.text.strip()
+    return "ready" if response.status_code == 200 else f"not ready: {text[:120]}"
+
+
+def count_dead_letters(consumer: KafkaConsumer, last: int) -> tuple[list[DeadLetterCount], int]:
+    """Dead letters by stage and reason over the ``last`` records of each DLQ partition."""
+    from services.cli.trace import read_topic
+
+    counts: Counter[tuple[str, str]] = Counter()
+    latest: dict[tuple[str, str], str] = {}
+    scanned = 0
+    for record in read_topic(consumer, TOPICS.dlq, last=last):
+        scanned += 1
+        try:
+            letter = orjson.loads(record.value or b"")
+        except orjson.JSONDecodeError:
+            letter = {}
+        if not isinstance(letter, dict):
+            letter = {}
+        key = (str(letter.get("stage", "unknown")), str(letter.get("reason", "unknown")))
+        counts[key] += 1
+        produced_at = letter.get("produced_at")
+        if isinstance(produced_at, str) and produced_at > latest.get(key, ""):
+            latest[key] = produced_at
+    rows = [
+        DeadLetterCount(stage, reason, count, latest.get((stage, reason)))
+        for (stage, reason), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    return rows, scanned
+
+
+def index_status(es: Any, since: datetime) -> tuple[IndexStatus, int | None]:
+    """The alias's document count and last indexed time, and how many were indexed since ``since``."""
+    from elasticsearch import ApiError, TransportError
+
+    status = IndexStatus(ALIAS)
+    try:
+        response = es.search(
+            index=ALIAS,
+            size=0,
+            track_total_hits=True,
+            aggs={
+                "last_indexed": {"max": {"field": "indexed_at"}},
+                "recent": {"filter": {"range": {"indexed_at": {"gte": since.isoformat()}}}},
+            },
+        )
+    except (ApiError, TransportError) as exc:
+        status.error = str(getattr(exc, "message", exc))
+        return status, None
+    status.documents = response["hits"]["total"]["value"]
+    status.last_indexed_at = response["aggregations"]["last_indexed"].get("value_as_string")
+    return status, response["aggregations"]["recent"]["doc_count"]
+
+
+def collect_status(kafka: KafkaSettings, es: Any, window_s: float, dlq_last: int) -> PipelineStatus:
+    from kafka import KafkaAdminClient
+
+    from services.cli.kafka_admin import quick_client_config
+    from services.cli.trace import scan_consumer
+
+    result = PipelineStatus(window_s=window_s)
+    since = datetime.now(UTC) - timedelta(seconds=window_s)
+    per_min = 60.0 / window_s
+    result.index, indexed_recently = index_status(es, since)
+    groups = stage_settings()
+    admin = KafkaAdminClient(**quick_client_config(kafka), client_id="newswire-cli")
+    consumer = scan_consumer(kafka)
+    try:
+        written: dict[str, tuple[dict[int, int], int]] = {
+            topic: written_since(consumer, topic, since)
+            for topic in (TOPICS.raw, TOPICS.ingested, TOPICS.enriched)
+        }
+        for stage, input_topic, output in STAGES:
+            group_id, metrics_url = groups[stage]
+            ends, written_in = written[input_topic]
+            done = committed(admin, group_id, input_topic)
+            lag = {str(p): max(0, end - done.get(p, 0)) for p, end in ends.items()}
+            out_count = written[output][1] if output in written else indexed_recently
+            result.stages.append(
+                StageStatus(
+                    stage=stage,
+                    group_id=group_id,
+                    input_topic=input_topic,
+                    output=output,
+                    partitions=len(ends),
+                    lag=sum(lag.values()),
+                    lag_by_partition=lag,
+                    in_per_min=round(written_in * per_min, 1),
+                    out_per_min=round(out_count * per_min, 1) if out_count is not None else None,
+                    service=probe(metrics_url),
+                    metrics_url=metrics_url,
+                )
+            )
+        result.dead_letters, result.dead_letters_scanned = count_dead_letters(consumer, dlq_last)
+    finally:
+        consumer.close(autocommit=False)
+        admin.close()
+    return result
+
+
+def _ago(moment: str | None) -> str:
+    if not moment:
+        return "never"
+    try:
+        then = datetime.fromisoformat(moment)
+    except ValueError:
+        return moment
+    seconds = (datetime.now(UTC) - (then if then.tzinfo else then.replace(tzinfo=UTC))).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{moment[:19]}Z ({seconds / size:.0f}{unit} ago)"
+    return f"{moment[:19]}Z ({max(0, seconds):.0f}s ago)"
+
+
+def _short(topic: str) -> str:
+    return topic.removeprefix("articles.") if topic != ALIAS else "index"
+
+
+def print_status(status: PipelineStatus) -> None:
+    table = Table("stage", "flow", "lag", "in/min", "out/min", "service", "group", box=None, pad_edge=False)
+    for stage in status.stages:
+        service_style = "green" if stage.service == "ready" else "yellow"
+        lag_style = "green" if stage.lag == 0 else "yellow"
+        table.add_row(
+            stage.stage,
+            f"{_short(stage.input_topic)} → {_short(stage.output)}",
+            f"[{lag_style}]{stage.lag}[/]",
+            f"{stage.in_per_min:g}",
+            "-" if stage.out_per_min is None else f"{stage.out_per_min:g}",
+            f"[{service_style}]{escape(stage.service)}[/]",
+            escape(stage.group_id),
+        )
+    out.print(table)
+    out.print(
+        f"[dim]rates over the last {status.window_s / 60:g} min; lag = records the group has not committed[/]"
+    )
+    out.print()
+    if status.dead_letters:
+        dlq = Table("dead letters", "stage", "reason", "last", box=None, pad_edge=False)
+        for row in status.dead_letters:
+            dlq.add_row(f"[red]{row.count}[/]", row.stage, escape(row.reason), _ago(row.last_at))
+        out.print(dlq)
+    else:
+        out.print("[green]no dead letters[/]")
+    out.print(f"[dim]({status.dead_letters_scanned} DLQ records read)[/]")
+    out.print()
+    index = status.index
+    if index.error:
+        out.print(f"[red]index {index.alias}: {escape(index.error)}[/]")
+    else:
+        out.print(
+            f"index {index.alias}: {index.documents} documents, last indexed {_ago(index.last_indexed_at)}"
+        )
+
+
+def status(
+    ctx: typer.Context,
+    window: Annotated[
+        float, typer.Option(help="Minutes over which the rates are measured.", min=0.1, max=7 * 24 * 60)
+    ] = 5.0,
+    dlq_last: Annotated[
+        int, typer.Option(help="Dead letters to count, the most recent, per DLQ partition.", min=1)
+    ] = 100_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Lag, rates and service readiness per stage; dead letters by reason; the index's size and freshness."""
+    from elasticsearch import Elasticsearch
+    from kafka.errors import KafkaError
+
+    state = state_of(ctx)
+    kafka = state.kafka()
+    es = Elasticsearch(**{**state.elasticsearch().client_kwargs(), "max_retries": 1})
+    try:
+        result = collect_status(kafka, es, window * 60, dlq_last)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        raise fail(f"Kafka is not reachable at {kafka.bootstrap_servers}: {exc}") from exc
+    finally:
+        es.close()
+    if as_json:
+        out.print_json(orjson.dumps(result.as_json()).decode())
+    else:
+        print_status(result)

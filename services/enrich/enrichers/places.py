@@ -1,0 +1,362 @@
+"""Places named in the article, resolved to countries (ISO 3166-1 alpha-2) and city coordinates.
+
+Names come from a gazetteer scan of the title, caption and body (countries, demonyms such as
+"Russian", regions such as "Central Asia", capitals and big cities) and from the LOC entities of
+the entities enricher when it ran before, which also lets small or ambiguous towns in ("Reading").
+Its PER and ORG entities keep "Jordan" in "Michael Jordan" and "Shanghai" in "Shanghai Cooperation
+Organization" from counting as places.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from schemas.articles import Article, Entity, EntityType, GeoPoint, Place
+from services.enrich.enrichers import enricher
+from services.enrich.gazetteer import (
+    MAX_NAME_TOKENS,
+    NOWHERE,
+    TOKEN,
+    Gazetteer,
+    PlaceEntry,
+    gazetteer,
+    name_key,
+)
+from services.enrich.gazetteer.tables import NAMED_AFTER_CITY_HEADS, PERSON_LIKE_NAMES, words
+
+#: How much one mention counts towards a country, by where it is: the headline and the opening
+#: say what a story is about; the section a publisher filed it under is a strong hint too.
+TITLE_WEIGHT = 3.0
+SECTION_WEIGHT = 1.5
+CAPTION_WEIGHT = 1.0
+LEAD_WEIGHT = 2.0
+BODY_WEIGHT = 1.0
+
+#: A city the article's other places point to wins over a namesake at most this many times its size;
+#: "Paris" stays in France and "Manchester" in England whatever else the story mentions.
+CONTEXT_POPULATION_RATIO = 3
+#: A LOC entity shorter than this that is only a town's name is more likely a misread word ("Man").
+MIN_ENTITY_PLACE_CHARS = 4
+
+# Capitalised words that start sentences or clauses and so say nothing about the next word being a
+# surname ("In Jordan", "But Chad").
+_FUNCTION_WORDS = words(
+    """
+    The A An In At On From To For And But Or With By Of Across Both Neither Either As After Before
+    Since While When Where Until Unlike Like Outside Inside Within Without Including Between Beyond
+    Unlike Neighbouring Neighboring Northern Southern Eastern Western Central Mr Mrs Ms Dr
+    """
+)
+_HONORIFICS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Dr", "Sir", "Lady", "Lord", "Dame"})
+_ROLE_WORDS = frozenset({"Mayor", "Governor", "Police", "Province", "Region", "Oblast", "Airport"})
+_SPEECH_AFTER = re.compile(r"^\s+(?:said|says|told|added|insisted|argued|warned|explained)\b")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of the article scanned for places, with its weight; ``offset`` is within the body."""
+
+    text: str
+    weight: float
+    offset: int | None = None
+
+
+@dataclass(frozen=True)
+class Mention:
+    key: str
+    start: int
+    end: int
+    candidates: tuple[PlaceEntry, ...]
+    weight: float
+    #: Found only because the entities enricher called the name a location.
+    vouched: bool = False
+
+
+@dataclass
+class _Tally:
+    entry: PlaceEntry
+    mentions: int = 0
+    score: float = 0.0
+    first: int = 0
+
+
+@dataclass
+class PlaceReport:
+    places: list[Place] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)
+    primary_country: str | None = None
+
+
+def warm_up() -> None:
+    """Build the gazetteer now (about a second) rather than on the first article."""
+    gazetteer()
+
+
+def article_segments(article: Article) -> list[Segment]:
+    segments = [Segment(article.title, TITLE_WEIGHT)]
+    if article.breadcrumb:
+        segments.append(Segment(article.breadcrumb[-1], SECTION_WEIGHT))
+    if article.caption:
+        segments.append(Segment(article.caption, CAPTION_WEIGHT))
+    offset = 0
+    for index, paragraph in enumerate(article.paragraphs):
+        segments.append(Segment(paragraph, LEAD_WEIGHT if index == 0 else BODY_WEIGHT, offset))
+        offset += len(paragraph) + 2
+    return segments
+
+
+def entities_of(fields: Mapping[str, Any]) -> list[Entity]:
+    """The entities enricher's output when it ran before (models or their JSON form)."""
+    return [
+        item if isinstance(item, Entity) else Entity.model_validate(item)
+        for item in fields.get("entities") or []
+    ]
+
+
+def find_places(
+    segments: Sequence[Segment], entities: Sequence[Entity] = (), gaz: Gazetteer | None = None
+) -> PlaceReport:
+    """Places, countries (most relevant first) and the primary country of weighted text segments."""
+    gaz = gaz or gazetteer()
+    extra = _entity_place_names(entities, gaz)
+    person_forms = _forms(entities, EntityType.PERSON)
+    org_forms = _forms(entities, EntityType.ORGANIZATION)
+    mentions: list[Mention] = []
+    for segment in segments:
+        person_spans = list(_spans(segment.text, person_forms))
+        org_spans = list(_spans(segment.text, org_forms))
+        for mention in scan(segment.text, gaz, extra, segment.weight):
+            inside_person = _inside(mention, person_spans) and mention.key not in extra
+            inside_org = _inside(mention, org_spans) and mention.candidates[0].kind == "city"
+            if not (inside_person or inside_org):
+                mentions.append(mention)
+    return _tally(mentions, gaz)
+
+
+def scan(
+    text: str, gaz: Gazetteer, extra: Mapping[str, tuple[PlaceEntry, ...]] | None = None, weight: float = 1.0
+) -> Iterator[Mention]:
+    """Place mentions in ``text``, longest name first at each position; NOT_PLACES phrases are skipped."""
+    extra = extra or {}
+    tokens = [(match.group(), match.start(), match.end()) for match in TOKEN.finditer(text)]
+    index = 0
+    while index < len(tokens):
+        found = _longest_name(text, tokens, index, gaz, extra)
+        if found is None:
+            index += 1
+            continue
+        size, key, candidates = found
+        start, end = tokens[index][1], tokens[index + size - 1][2]
+        if candidates[0] is not NOWHERE and not _is_something_else(
+            text, tokens, index, size, key, candidates, extra
+        ):
+            vouched = key in extra and key not in gaz.scanned
+            yield Mention(key, start, end, candidates, weight, vouched)
+        index += size
+
+
+def _longest_name(
+    text: str,
+    tokens: list[tuple[str, int, int]],
+    index: int,
+    gaz: Gazetteer,
+    extra: Mapping[str, tuple[PlaceEntry, ...]],
+) -> tuple[int, str, tuple[PlaceEntry, ...]] | None:
+    if not tokens[index][0][0].isupper():
+        return None
+    words = [tokens[index][0]]
+    for following in range(index + 1, min(index + MAX_NAME_TOKENS, len(tokens))):
+        gap = text[tokens[following - 1][2] : tokens[following][1]]
+        if gap not in (" ", "-") and not (gap in (".", ". ") and words[-1] in ("St", "Mt", "Ft")):
+            break
+        words.append(tokens[following][0])
+    for size in range(len(words), 0, -1):
+        key = " ".join(words[:size])
+        candidates = extra.get(key) or gaz.scanned.get(key)
+        if candidates:
+            return size, key, candidates
+    return None
+
+
+def _is_something_else(
+    text: str,
+    tokens: list[tuple[str, int, int]],
+    index: int,
+    size: int,
+    key: str,
+    candidates: tuple[PlaceEntry, ...],
+    extra: Mapping[str, tuple[PlaceEntry, ...]],
+) -> bool:
+    """A place name used as part of a person's or an organisation's name."""
+    end = tokens[index + size - 1][2]
+    if key in extra:
+        # Only the entities enricher vouches for this one; "Man-of-the-match" is still no town.
+        return key not in gazetteer().scanned and re.match(r"-[a-z]", text[end : end + 2]) is not None
+    before = tokens[index - 1] if index > 0 else None
+    after = tokens[index + size] if index + size < len(tokens) else None
+    joined_before = before is not None and text[before[2] : tokens[index][1]] == " "
+    joined_after = after is not None and text[end : after[1]] == " "
+    if joined_before and before is not None and before[0] in _HONORIFICS:
+        return True
+    is_city = candidates[0].kind == "city"
+    if not (is_city or key in PERSON_LIKE_NAMES):
+        return False
+    if _SPEECH_AFTER.match(text[end:]):
+        return True
+    named_after = after is not None and (after[0] in NAMED_AFTER_CITY_HEADS or not _is_place_word(after[0]))
+    if (
+        joined_after
+        and after is not None
+        and after[0][0].isupper()
+        and after[0] not in _ROLE_WORDS
+        and named_after
+    ):
+        return True
+    return (
+        joined_before
+        and before is not None
+        and before[0][0].isupper()
+        and before[0] not in _FUNCTION_WORDS
+        and not _is_place_word(before[0])
+    )
+
+
+def _is_place_word(word: str) -> bool:
+    return word in gazetteer().scanned
+
+
+def _entity_place_names(entities: Sequence[Entity], gaz: Gazetteer) -> dict[str, tuple[PlaceEntry, ...]]:
+    """Name keys of LOC entities (and their aliases) that the gazetteer can place."""
+    names: dict[str, tuple[PlaceEntry, ...]] = {}
+    for entity in entities:
+        if entity.type is not EntityType.LOCATION:
+            continue
+        candidates = gaz.lookup(entity.name)
+        if not candidates or (candidates[0].kind == "city" and not _plausible_town(entity.name, gaz)):
+            continue
+        for form in (entity.name, *entity.aliases):
+            key = name_key(re.sub(r"^(?:the|The)\s+", "", form))
+            if key and (gaz.lookup(form) or form == entity.name or key not in gaz.everything):
+                names[key] = gaz.lookup(form) or candidates
+    return names
+
+
+def _plausible_town(name: str, gaz: Gazetteer) -> bool:
+    """A town only a LOC entity vouches for must not also be a given name ("David")."""
+    if name_key(name) in gaz.scanned:
+        return True
+    return len(name) >= MIN_ENTITY_PLACE_CHARS and name not in _personal_names()
+
+
+@cache
+def _personal_names() -> frozenset[str]:
+    try:
+        from services.enrich.nlp.gazetteers import gazetteers as name_lists
+    except ImportError:  # without the entities enricher's lists, its LOC entities are not there either
+        return frozenset()
+    return name_lists().first_names
+
+
+def _forms(entities: Sequence[Entity], kind: EntityType) -> list[str]:
+    return sorted(
+        {
+            form
+            for entity in entities
+            if entity.type is kind
+            for form in (entity.name, *entity.aliases)
+            if form
+        },
+        key=len,
+        reverse=True,
+    )
+
+
+def _spans(text: str, forms: Iterable[str]) -> Iterator[tuple[int, int]]:
+    for form in forms:
+        for match in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text):
+            yield match.span()
+
+
+def _inside(mention: Mention, spans: Iterable[tuple[int, int]]) -> bool:
+    return any(
+        start <= mention.start and mention.end <= end and (end - start) > (mention.end - mention.start)
+        for start, end in spans
+    )
+
+
+def _tally(mentions: Sequence[Mention], gaz: Gazetteer) -> PlaceReport:
+    """Pick one candidate per mention, then count places and score countries."""
+    # Unambiguous mentions first: they decide which "Birmingham" or "Hyderabad" the rest mean,
+    # unless the mentioned country's one is tiny next to the famous one (Paris, Texas).
+    context: dict[str, float] = defaultdict(float)
+    for mention in mentions:
+        if len(mention.candidates) == 1 and not mention.vouched:
+            for code in mention.candidates[0].country_codes:
+                context[code] += mention.weight
+    # A town only a LOC entity vouches for ("Reading") must be in a country the article names
+    # otherwise: rule-based entities call bands, players and grounds locations too.
+    mentions = [
+        mention
+        for mention in mentions
+        if not mention.vouched
+        or any(context[code] for entry in mention.candidates for code in entry.country_codes)
+    ]
+    tallies: dict[PlaceEntry, _Tally] = {}
+    for order, mention in enumerate(mentions):
+        biggest = max((candidate.population for candidate in mention.candidates), default=0)
+        plausible = [
+            candidate
+            for candidate in mention.candidates
+            if candidate.population * CONTEXT_POPULATION_RATIO >= biggest
+        ] or list(mention.candidates)
+        entry = max(
+            plausible,
+            key=lambda candidate: (
+                max((context[code] for code in candidate.country_codes), default=0.0),
+                -mention.candidates.index(candidate),
+            ),
+        )
+        tally = tallies.setdefault(entry, _Tally(entry=entry, first=order))
+        tally.mentions += 1
+        tally.score += mention.weight
+
+    scores: dict[str, float] = defaultdict(float)
+    firsts: dict[str, int] = {}
+    for tally in tallies.values():
+        share = tally.score / len(tally.entry.country_codes)
+        for code in tally.entry.country_codes:
+            scores[code] += share
+            firsts[code] = min(firsts.get(code, tally.first), tally.first)
+    countries = sorted(scores, key=lambda code: (-scores[code], firsts[code]))
+    ranked = sorted(tallies.values(), key=lambda tally: (-tally.score, tally.first))
+    return PlaceReport(
+        places=[_place(tally) for tally in ranked],
+        countries=countries,
+        primary_country=countries[0] if countries else None,
+    )
+
+
+def _place(tally: _Tally) -> Place:
+    entry = tally.entry
+    location = (
+        GeoPoint(lat=entry.lat, lon=entry.lon) if entry.lat is not None and entry.lon is not None else None
+    )
+    return Place(
+        name=entry.name,
+        kind=entry.kind,
+        country_codes=list(entry.country_codes),
+        location=location,
+        mentions=tally.mentions,
+    )
+
+
+@enricher("places", "1")
+def places(article: Article, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Places, their countries (most relevant first) and the country the story is mostly about."""
+    report = find_places(article_segments(article), entities_of(fields))
+    return {"places": report.places, "countries": report.countries, "primary_country": report.primary_country}

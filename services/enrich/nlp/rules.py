@@ -1,0 +1,736 @@
+"""Rule-based recognition: capitalised word sequences typed by gazetteers and context.
+
+Fast (a few milliseconds per article) and dependency-light. A capitalised sequence (with links
+such as "of", "van", "&") is a candidate; it is split at person titles ("Russian President
+Vladimir Putin" -> "Vladimir Putin") and typed by, in order: place gazetteers, event/law words
+(dropped), organisation and place words ("... Bank", "Ministry of ...", "... Road"), acronyms,
+person cues (titles, initials, given names), sports context (a city followed by a score or "beat"
+is a club), place context ("in X", "X, Ontario"), the shape of a personal name and finally a
+default of organisation. Ordinary English words and sentence-initial words need evidence.
+Lines in capitals or Title Case carry no case information; only gazetteer names are taken from them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from schemas.articles import EntityType
+from services.enrich.nlp.gazetteers import (
+    FUNCTION_WORDS,
+    LOC_HEADS,
+    LOC_LAST_WORDS,
+    NON_ORG_ACRONYMS,
+    ORG_HEADS,
+    ORG_LAST_WORDS,
+    OTHER_LAST_WORDS,
+    PERSON_CUES,
+    PERSON_TITLES,
+    STRONG_TITLES,
+    US_STATE_ABBREVIATIONS,
+    Gazetteers,
+    gazetteers,
+    word_set,
+)
+from services.enrich.nlp.mentions import Mention
+
+PER, ORG, LOC = EntityType.PERSON, EntityType.ORGANIZATION, EntityType.LOCATION
+
+_ABBREVIATIONS = (
+    "Mr|Mrs|Ms|Dr|Gen|Col|Lt|Sgt|Capt|Sen|Rep|Gov|Prof|St|Jr|Sr|Rev|Maj|Adm|Inc|Corp|Co|Ltd|Bros|Mt|"
+    + "|".join(abbreviation.rstrip(".") for abbreviation in US_STATE_ABBREVIATIONS)
+)
+_TOKEN = re.compile(
+    rf"""
+    (?P<abbr>(?:[A-Z]\.){{2,}}|(?:{_ABBREVIATIONS})\.)
+    |(?P<initial>[A-Z]\.)
+    |(?P<word>[^\W\d_](?:\w|&(?=\w)|['’](?=[^\W\d_])|[-.](?=[^\W_]))*)
+    |(?P<number>\d[\d.,:/-]*)
+    |(?P<other>\S)
+    """,
+    re.VERBOSE,
+)
+_SENTENCE_END = frozenset(".!?;:")
+_OPENERS = frozenset("\"“‘'([•")
+#: Lower-case words allowed inside a name ("Bank of England", "Ludwig van Beethoven", "Bashar al-Assad").
+_PARTICLES = word_set("de da van von der den del di du le la bin ibn al el y dos das do")
+_OF_WORDS = frozenset({"of", "for"})
+_NAME_PREFIXES = frozenset({"al", "el", "bin", "ibn", "abu", "ben", "d", "o"})
+_DROP_PREFIXES = frozenset({"ex", "pro", "anti", "non", "post", "pre", "mid", "neo", "sub", "trans", "pan"})
+_ACRONYM = re.compile(r"^(?:[A-Z]\.){2,}$|^[A-Z][A-Z&]{1,6}s?$|^[A-Z]{2,}-?\d*$")
+_CALENDAR = word_set(
+    """
+    monday tuesday wednesday thursday friday saturday sunday january february march april may june july
+    august september october november december jan feb mar apr jun jul aug sep sept oct nov dec
+    """
+)
+#: Titles of players and staff: a place before them names the club ("Surrey captain Chris Lewis").
+_SPORTS_ROLES = word_set(
+    "captain skipper coach manager striker midfielder defender goalkeeper keeper batsman bowler"
+)
+#: Words between two teams: "Essex beat Kent", "Leeds v Everton".
+_MATCH_WORDS = word_set(
+    """
+    beat beats defeated thrashed edged routed crushed trounced outclassed outplayed overcame hammered
+    downed v v. vs vs.
+    """
+)
+#: "the town of X" names a place.
+_PLACE_NOUNS = word_set("town city village province region state island capital port district county suburb")
+#: First words of place names ("Port Lenning", "Lake Chad", "Mount Kenya").
+_PLACE_FIRST_WORDS = word_set("port fort mount mt lake cape san santa")
+#: Lower-case nouns right before a name that make it an organisation ("the carmaker Zorbex").
+_ORGANISATION_NOUNS = word_set(
+    """
+    company firm group cooperative co-operative bank lender insurer carrier airline carmaker maker
+    manufacturer retailer chain broadcaster newspaper daily agency party club team charity
+    organisation organization union regulator ministry network operator developer startup start-up
+    conglomerate producer supplier distributor publisher studio label brand
+    """
+)
+_PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "outside", "around", "across"})
+_SINGLE_ORG_WORDS = word_set("parliament congress senate cabinet bundestag knesset duma")
+
+
+@dataclass(slots=True)
+class Token:
+    """A word, initial, abbreviation, number or punctuation mark with its offsets and position."""
+
+    text: str
+    start: int
+    end: int
+    kind: str
+    sentence_start: bool = False
+    line: int = 0
+
+    @property
+    def capitalised(self) -> bool:
+        return self.kind in ("word", "abbr", "initial") and self.text[:1].isupper()
+
+
+class RuleRecognizer:
+    """Capitalisation + gazetteers + generic context rules."""
+
+    name = "rules"
+
+    def __init__(self, lists: Gazetteers | None = None) -> None:
+        self._lists = lists
+
+    @property
+    def lists(self) -> Gazetteers:
+        if self._lists is None:
+            self._lists = gazetteers()
+        return self._lists
+
+    def mentions(self, text: str) -> list[Mention]:
+        tokens = tokenize(text)
+        if not tokens:
+            return []
+        found: list[Mention] = []
+        context = _TextContext(text, tokens, self.lists)
+        single_line = "\n" not in text.strip()
+        for line_tokens in _lines(tokens):
+            if _is_headline(line_tokens, title_case_counts=single_line):
+                found.extend(context.gazetteer_mentions(line_tokens))
+            else:
+                found.extend(context.prose_mentions(line_tokens))
+        return _teams_everywhere(found, context.teams)
+
+
+def _teams_everywhere(found: list[Mention], teams: set[str]) -> list[Mention]:
+    """A place that plays in a results line of this text is the club in its other mentions too."""
+    if not teams:
+        return found
+    return [
+        Mention(mention.start, mention.end, mention.text, ORG)
+        if mention.type is LOC and mention.text in teams
+        else mention
+        for mention in found
+    ]
+
+
+def tokenize(text: str) -> list[Token]:
+    """Words, initials, abbreviations, numbers and punctuation, with possessives and hyphens split."""
+    tokens: list[Token] = []
+    line = 0
+    previous_end = 0
+    sentence_start = True
+    for match in _TOKEN.finditer(text):
+        gap = text[previous_end : match.start()]
+        if "\n" in gap:
+            line += gap.count("\n")
+            sentence_start = True
+        previous_end = match.end()
+        kind = match.lastgroup or "other"
+        for token in _split_word(match.group(), match.start(), kind):
+            token.line = line
+            token.sentence_start = sentence_start
+            tokens.append(token)
+            if token.kind == "other" and token.text in _OPENERS:
+                sentence_start = True  # "(Photo by ...)", quotes: capitalised as at a sentence start
+                continue
+            sentence_start = token.kind == "other" and token.text in _SENTENCE_END
+    return tokens
+
+
+def _split_word(text: str, start: int, kind: str) -> list[Token]:
+    if kind != "word":
+        return [Token(text, start, start + len(text), kind)]
+    pieces: list[Token] = []
+    if len(text) > 2 and text[-2] in "'’" and text[-1] in "sS":
+        pieces.append(Token(text[-2:], start + len(text) - 2, start + len(text), "other"))
+        text = text[:-2]
+    if "-" in text:
+        pieces[:0] = _split_hyphenated(text, start)
+    else:
+        pieces.insert(0, Token(text, start, start + len(text), "word"))
+    return pieces
+
+
+def _split_hyphenated(text: str, start: int) -> list[Token]:
+    """'US-led' -> 'US'; 'ex-Soviet' -> 'Soviet'; 'al-Assad' stays a word.
+
+    Capitalised parts ('Russia-China', 'Chester-le-Street' is not) make one "hyphenated" token that
+    the classifier splits when every part is a place.
+    """
+    parts = text.split("-")
+    first = parts[0]
+    if first.lower() in _NAME_PREFIXES and len(parts) > 1 and parts[1][:1].isupper():
+        return [Token(text, start, start + len(text), "word")]
+    if first.lower() in _DROP_PREFIXES and len(parts) > 1:
+        rest = text[len(first) + 1 :]
+        return _split_hyphenated(rest, start + len(first) + 1) if rest else []
+    if first[:1].isupper() and len(parts) > 1 and all(part[:1].isupper() for part in parts):
+        return [Token(text, start, start + len(text), "hyphenated")]
+    if first[:1].isupper() and all(part[:1].islower() for part in parts[1:] if part):
+        return [Token(first, start, start + len(first), "word")]
+    return [Token(text, start, start + len(text), "word")]
+
+
+def _lines(tokens: list[Token]) -> list[list[Token]]:
+    lines: list[list[Token]] = []
+    current: list[Token] = []
+    for token in tokens:
+        if current and token.line != current[-1].line:
+            lines.append(current)
+            current = []
+        current.append(token)
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _is_headline(line: list[Token], title_case_counts: bool) -> bool:
+    """All capitals, or (for a one-line text: a title) Title Case, so case says nothing about names."""
+    words = [token for token in line if token.kind in ("word", "hyphenated") and token.text[:1].isalpha()]
+    if not words or (len(words) == 1 and len(words[0].text) < 4):
+        return False
+    upper = sum(1 for token in words if token.text.isupper() and len(token.text) > 1)
+    if upper >= 0.8 * len(words):
+        return True
+    if not title_case_counts or len(words) < 3:
+        return False
+    lowercase = [token for token in words if not token.text[:1].isupper()]
+    # Title Case leaves only short function words in lower case; prose has lower-case verbs and nouns.
+    return len(lowercase) < len(words) / 2 and all(
+        token.text in FUNCTION_WORDS and len(token.text) <= 4 for token in lowercase
+    )
+
+
+class _TextContext:
+    """One text's tokens and what they say about each other (which words occur in lower case)."""
+
+    def __init__(self, text: str, tokens: list[Token], lists: Gazetteers) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.lists = lists
+        self.index = {id(token): position for position, token in enumerate(tokens)}
+        self.lowercase_words = {
+            token.text for token in tokens if token.kind == "word" and token.text.islower()
+        }
+        self.teams: set[str] = set()
+        self.line_stats: dict[int, tuple[int, int]] = {}  # line -> (numbers, long lower-case words)
+        for token in tokens:
+            numbers, lowercase = self.line_stats.get(token.line, (0, 0))
+            if token.kind == "number":
+                numbers += 1
+            elif token.kind == "word" and token.text.islower() and len(token.text) > 3:
+                lowercase += 1
+            self.line_stats[token.line] = (numbers, lowercase)
+        self.mid_sentence_caps = {
+            token.text for token in tokens if token.capitalised and not token.sentence_start
+        }
+
+    # -- headline lines ------------------------------------------------------------------------
+    def gazetteer_mentions(self, line: list[Token]) -> list[Mention]:
+        """Places and 'Given-name Surname' pairs only; the resolver adds names known from elsewhere."""
+        found: list[Mention] = []
+        words = [token for token in line if token.kind in ("word", "abbr", "hyphenated")]
+        position = 0
+        while position < len(words):
+            matched = 0
+            for size in (4, 3, 2, 1):
+                chunk = words[position : position + size]
+                if len(chunk) < size or not _adjacent(self.text, chunk):
+                    continue
+                surface = self.text[chunk[0].start : chunk[-1].end]
+                if size == 1 and (
+                    not self.lists.is_major_place(surface.title()) or surface.lower() in self.lowercase_words
+                ):
+                    continue  # "SALE", "UNION": towns, but mostly ordinary words in capitals
+                if self.lists.is_place(surface) or self.lists.is_place(surface.title()):
+                    found.append(Mention(chunk[0].start, chunk[-1].end, surface, self._place_or_team(chunk)))
+                    matched = size
+                    break
+            if not matched and position + 1 < len(words):
+                first, second = words[position], words[position + 1]
+                if (
+                    _adjacent(self.text, [first, second])
+                    and first.text[:1].isupper()
+                    and second.text[:1].isupper()
+                    and first.text.title() in self.lists.first_names
+                    and not self.lists.is_common_word(first.text)
+                    and first.text.lower() not in FUNCTION_WORDS
+                    and second.text.title() in self.lists.surnames
+                ):
+                    surface = self.text[first.start : second.end]
+                    found.append(Mention(first.start, second.end, surface, PER))
+                    matched = 2
+            position += matched or 1
+        return found
+
+    # -- prose lines ---------------------------------------------------------------------------
+    def prose_mentions(self, line: list[Token]) -> list[Mention]:
+        found: list[Mention] = []
+        for span in self._spans(line):
+            found.extend(self._classify(span))
+        return found
+
+    def _is_name_word(self, token: Token) -> bool:
+        if token.kind == "hyphenated":
+            return token.text[:1].isupper()
+        if not token.capitalised:
+            return False
+        lower = token.text.lower()
+        if token.sentence_start:
+            if lower in FUNCTION_WORDS or lower in self.lowercase_words:
+                return False
+            return not lower.endswith("ly") or self.lists.is_place(token.text)
+        return lower not in _CALENDAR and not (lower == "i" or lower.startswith(("i'", "i’")))
+
+    def _spans(self, line: list[Token]) -> list[list[Token]]:
+        spans: list[list[Token]] = []
+        current: list[Token] = []
+        position = 0
+        while position < len(line):
+            token = line[position]
+            if self._is_name_word(token) and (not current or _adjacent(self.text, [current[-1], token])):
+                current.append(token)
+                position += 1
+                continue
+            joined = self._connector_run(line, position, current)
+            if joined:
+                current.extend(joined)
+                position += len(joined)
+                continue
+            if current:
+                spans.append(current)
+                current = []
+            if self._is_name_word(token):
+                current.append(token)
+            position += 1
+        if current:
+            spans.append(current)
+        return [_trim_connectors(span) for span in spans if span]
+
+    def _connector_run(self, line: list[Token], position: int, current: list[Token]) -> list[Token]:
+        """Lower-case links inside a name: 'of (the)', particles, '&', followed by a capitalised word."""
+        if not current:
+            return []
+        token = line[position]
+        lower = token.text.lower()
+        run: list[Token] = []
+        if token.text == "&" or (token.kind == "word" and lower in _PARTICLES and token.text.islower()):
+            run = [token]
+        elif token.kind == "word" and lower in ("and", "in") and _is_organisation_of(current):
+            run = [token]  # "Organisation for Security and Cooperation in Europe"
+        elif token.kind == "word" and lower in _OF_WORDS and token.text.islower():
+            head = current[-1].text.lower()
+            if head in ORG_HEADS or head in LOC_HEADS or head in ORG_LAST_WORDS or head in STRONG_TITLES:
+                run = [token]
+                following = line[position + 1] if position + 1 < len(line) else None
+                if following is not None and following.text == "the":
+                    run.append(following)
+        if not run:
+            return []
+        after = position + len(run)
+        if (
+            after < len(line)
+            and line[after].capitalised
+            and line[after].text.lower() not in FUNCTION_WORDS
+            and _adjacent(self.text, [current[-1], *run, line[after]])
+        ):
+            return run
+        return []
+
+    def _classify(self, span: list[Token]) -> list[Mention]:
+        lists = self.lists
+        surface = self._surface(span)
+        if lists.is_place(surface) and not (len(span) == 1 and span[0].kind == "initial"):
+            return [self._mention(span, self._place_or_team(span))]
+        if span[0].kind == "hyphenated" and len(span) == 1:
+            return self._classify_hyphenated(span[0])
+        # "The", "A" and friends opening a name that is not itself known ("The Hague" is).
+        while (
+            len(span) > 1
+            and span[0].text.lower() in FUNCTION_WORDS
+            and not span[0].text.isupper()
+            and span[0].sentence_start  # mid-sentence "The Oval", "First Union" keep their first word
+        ):
+            span = span[1:]
+        if len(span) > 1 and span[0].sentence_start and self._opens_with_ordinary_word(span):
+            span = span[1:]  # "Rival Sony", "Shares of ...": an ordinary word capitalised by the sentence
+        if span[-1].text.lower() in ORG_LAST_WORDS and len(span) > 1:
+            return [self._mention(_strip_demonyms(span, lists, keep=True), ORG)]
+        titled = self._split_at_titles(span)
+        if titled is not None:
+            return titled
+        span = _strip_demonyms(span, lists, keep=False)
+        if not span:
+            return []
+        return self._classify_core(span, person_cue=self._person_cue(span))
+
+    def _classify_core(self, span: list[Token], person_cue: bool) -> list[Mention]:
+        lists = self.lists
+        surface = self._surface(span)
+        last = span[-1].text.lower()
+        first = span[0].text
+        if person_cue and len(span) == 1 and not lists.is_country(surface) and surface[1:].islower():
+            return [self._mention(span, PER)]  # "President Clinton" (also a town)
+        if lists.is_place(surface):
+            return [self._mention(span, self._place_or_team(span))]
+        if last in OTHER_LAST_WORDS or (len(span) > 1 and lists.is_demonym(span[-1].text)):
+            return []  # an event or law, or an adjective phrase such as "Central Asian"
+        if (len(span) > 1 and last in LOC_LAST_WORDS) or self._named_as_place(span):
+            return [self._mention(span, LOC)]
+        if len(span) > 2 and _is_organisation_of(span):
+            return [self._mention(span, ORG)]
+        if len(span) > 2 and span[1].text in _OF_WORDS and first.lower() in LOC_HEADS:
+            return [self._mention(span, LOC)]
+        if len(span) == 1:
+            return self._classify_single(span[0], person_cue)
+        initials = span[0].kind == "initial" or (span[0].kind == "abbr" and len(first) <= 6 and "." in first)
+        if initials and not lists.is_place(first):
+            return [self._mention(span, PER)]
+        if person_cue:
+            return [self._mention(span, PER)]
+        if all(token.text.isupper() for token in span):
+            return []  # "W L PCT GB": column headings, codes
+        if all(token.text.lower() in self.lowercase_words for token in span if token.kind == "word"):
+            return []  # "Year Amount Coupon Yield": a table heading of ordinary words
+        if self._named_as_organisation(span):
+            return [self._mention(span, ORG)]
+        name_shaped = all(_looks_like_name_part(token) for token in span)
+        starts_with_place = len(span) > 2 and lists.is_place(self._surface(span[:2]))  # "Hong Kong Financial"
+        if first in lists.first_names and len(span) <= 4 and name_shaped and not starts_with_place:
+            return [self._mention(span, PER)]
+        if self._is_team(span):
+            return [self._mention(span, ORG)]
+        if self._nationality_follows(span) and name_shaped:
+            return [self._mention(span, PER)]
+        if self._place_context(span):
+            return [self._mention(span, LOC)]
+        if (
+            len(span) <= 3
+            and name_shaped
+            and not self._has_name_words(span)
+            and not self._ends_like_business(span)
+        ):
+            return [self._mention(span, PER)]
+        return [self._mention(span, ORG)]
+
+    def _classify_single(self, token: Token, person_cue: bool) -> list[Mention]:
+        lists = self.lists
+        word = token.text
+        if token.kind == "initial" or len(word) == 1 or any(char.isdigit() for char in word):
+            return []  # "H1", "M3": codes
+        if lists.is_demonym(word) or (word.endswith("s") and lists.is_demonym(word[:-1])):
+            return []
+        if _ACRONYM.match(word):
+            if word.rstrip("s") in NON_ORG_ACRONYMS or word in NON_ORG_ACRONYMS:
+                return []
+            if len(word) > 3 and word.isalpha() and lists.is_common_word(word) and not lists.is_place(word):
+                return []  # "NOTE", "CAPS": a word in capitals, not an acronym
+            if lists.is_place(word):
+                return [self._mention([token], LOC)]
+            return [self._mention([token], ORG)]
+        if word.isupper() and len(word) > 7:
+            return []
+        if (
+            token.sentence_start
+            and lists.is_common_word(word)
+            and not (lists.is_place(word) or word in lists.surnames or person_cue)
+        ):
+            return []  # "Sales rose", "Figures:" - an ordinary word opening a sentence or table row
+        if token.sentence_start and word not in self.mid_sentence_caps:
+            known = word in lists.first_names or word in lists.places or person_cue or self._is_team([token])
+            if not known:
+                return []
+        if person_cue:
+            return [self._mention([token], PER)]
+        if word.lower() in _SINGLE_ORG_WORDS:
+            return [self._mention([token], ORG)]
+        if word.lower() in ORG_LAST_WORDS or word.lower() in LOC_LAST_WORDS or word.lower() in PERSON_TITLES:
+            return []
+        if self._is_team([token]):
+            return [self._mention([token], ORG)]
+        if self._nationality_follows([token]):
+            return [self._mention([token], ORG)]  # "Benetton (Italy) 92": a club; people get full names
+        if self._place_context([token]):
+            return [self._mention([token], LOC)]
+        if lists.is_common_word(word) and word not in lists.surnames and word not in lists.first_names:
+            return []  # "the Test", "Golf", "Figures": a capitalised ordinary word says too little alone
+        if self._named_as_organisation([token]):
+            return [self._mention([token], ORG)]
+        if (word in lists.first_names or word in lists.surnames) and not self._after_article(token):
+            return [self._mention([token], PER)]
+        return [self._mention([token], ORG)]
+
+    def _classify_hyphenated(self, token: Token) -> list[Mention]:
+        """'Russia-China' -> two places; 'Bre-X' and 'Chester-le-Street' stay one name."""
+        parts = token.text.split("-")
+        offset = token.start
+        pieces: list[Token] = []
+        for part in parts:
+            pieces.append(Token(part, offset, offset + len(part), "word", line=token.line))
+            offset += len(part) + 1
+        if all(self.lists.is_place(piece.text) or self.lists.is_demonym(piece.text) for piece in pieces):
+            return [self._mention([piece], LOC) for piece in pieces if self.lists.is_place(piece.text)]
+        whole = Token(token.text, token.start, token.end, "word", token.sentence_start, token.line)
+        return self._classify_core([whole], person_cue=self._person_cue([whole]))
+
+    def _split_at_titles(self, span: list[Token]) -> list[Mention] | None:
+        """'US President Joe Biden' -> LOC 'US' + PER 'Joe Biden'; 'Defence Secretary' -> nothing.
+
+        The first run of title words holding a core title ("Prime Minister", "Foreign Minister")
+        splits the span: what precedes is typed on its own, what follows is a person.
+        """
+        position = 0
+        while position < len(span):
+            if not _is_title(span[position]):
+                position += 1
+                continue
+            run_end = position
+            while run_end < len(span) and (_is_title(span[run_end]) or span[run_end].text in _OF_WORDS):
+                run_end += 1
+            run = span[position:run_end]
+            if any(token.text.lower().rstrip(".") in STRONG_TITLES for token in run):
+                sports_role = any(token.text.lower() in _SPORTS_ROLES for token in run)
+                return self._around_title(span[:position], span[run_end:], sports_role)
+            position = run_end
+        return None
+
+    def _around_title(self, before: list[Token], after: list[Token], sports_role: bool) -> list[Mention]:
+        found: list[Mention] = []
+        before = _trim_connectors(_strip_demonyms(before, self.lists, keep=False))
+        after = _trim_connectors(after)
+        surface = self._surface(before) if before else ""
+        if before and sports_role and self.lists.is_place(surface) and not self.lists.is_country(surface):
+            self.teams.add(surface)  # "Chelsea manager Jose Mourinho": the club
+            found.append(self._mention(before, ORG))
+        elif before:
+            found.extend(self._classify_core(before, person_cue=False))
+        if after:
+            found.extend(self._classify_core(after, person_cue=True))
+        return found
+
+    def _person_cue(self, span: list[Token]) -> bool:
+        position = self.index.get(id(span[0]))
+        if position is None:
+            return False
+        previous = self.tokens[position - 1] if position > 0 else None
+        if previous is not None and previous.text.lower().rstrip(".") in PERSON_CUES:
+            return True
+        end = self.index.get(id(span[-1]))
+        if end is not None and end + 3 < len(self.tokens):
+            comma, age, closing = self.tokens[end + 1 : end + 4]
+            if comma.text == "," and age.kind == "number" and age.text.isdigit() and closing.text == ",":
+                return 15 <= int(age.text) <= 110
+        return False
+
+    def _neighbours(self, span: list[Token]) -> tuple[list[Token], list[Token]]:
+        """Up to three tokens before and after the span, on the same line."""
+        first = self.index.get(id(span[0]))
+        last = self.index.get(id(span[-1]))
+        if first is None or last is None:
+            return [], []
+        line = span[0].line
+        before = [token for token in self.tokens[max(first - 3, 0) : first] if token.line == line]
+        after = [token for token in self.tokens[last + 1 : last + 4] if token.line == line]
+        return before, after
+
+    def _nationality_follows(self, span: list[Token]) -> bool:
+        """'Ato Boldon (Trinidad)': results give a person's country after the name."""
+        _, after = self._neighbours(span)
+        return (
+            len(after) >= 3
+            and after[0].text == "("
+            and after[2].text == ")"
+            and (self.lists.is_country(after[1].text) or after[1].text in ("U.S.", "US", "USA"))
+        )
+
+    def _named_as_place(self, span: list[Token]) -> bool:
+        """'the town of Port Lenning', 'Lake Zorb', 'Mount Kenya': the name of a place, known or not."""
+        before, _ = self._neighbours(span)
+        if len(before) >= 2 and before[-1].text == "of" and before[-2].text.lower() in _PLACE_NOUNS:
+            return True
+        return len(span) > 1 and span[0].text.lower().rstrip(".") in _PLACE_FIRST_WORDS
+
+    def _named_as_organisation(self, span: list[Token]) -> bool:
+        """'the energy cooperative Lenning Power', 'carmaker Zorbex': a noun saying what kind of body."""
+        before, _ = self._neighbours(span)
+        return bool(before) and before[-1].text in _ORGANISATION_NOUNS
+
+    def _place_context(self, span: list[Token]) -> bool:
+        """'in Arbil', 'at Headingley', 'Markham, Ontario': an unknown name used as a place."""
+        before, after = self._neighbours(span)
+        if before and before[-1].text in _PLACE_PREPOSITIONS:
+            return True
+        if (
+            len(span) == 1
+            and len(before) >= 2
+            and before[-1].text == "the"
+            and before[-2].text in _PLACE_PREPOSITIONS
+        ):
+            return True  # "at the Oval"
+        return len(after) >= 2 and after[0].text == "," and self.lists.is_major_place(after[1].text)
+
+    def _opens_with_ordinary_word(self, span: list[Token]) -> bool:
+        lists = self.lists
+        word = span[0].text
+        return (
+            len(span) == 2
+            and lists.is_common_word(word)
+            and not lists.is_common_word(span[1].text)
+            and not word.isupper()
+            and word not in lists.first_names
+            and word not in lists.surnames
+            and not lists.is_place(self._surface(span[:2]))
+            and not lists.is_place(word)
+            and word.lower() not in ORG_HEADS
+        )
+
+    def _ends_like_business(self, span: list[Token]) -> bool:
+        """'China Daily', 'Johnson Controls', 'Crystal Palace': an ordinary word last that is no surname."""
+        last = span[-1].text
+        return last not in self.lists.surnames and self.lists.is_common_word(last)
+
+    def _has_name_words(self, span: list[Token]) -> bool:
+        """Words that make a capitalised sequence something other than a person's name.
+
+        A surname may be a small town's name ("Duffy Waldorf"), but a big city's at the end
+        makes a club or company ("Dynamo Moscow", "Bayern Munich").
+        """
+        lists = self.lists
+        if lists.is_major_place(span[-1].text) or lists.is_place(span[0].text):
+            return True
+        for token in span:
+            lower = token.text.lower()
+            if (
+                lower in ORG_LAST_WORDS
+                or lower in LOC_LAST_WORDS
+                or lower in OTHER_LAST_WORDS
+                or lower in FUNCTION_WORDS
+                or lists.is_demonym(token.text)
+            ):
+                return True
+        return False
+
+    def _after_article(self, token: Token) -> bool:
+        """'the Belt and Road': a name after 'the' is not a person's."""
+        position = self.index.get(id(token), 0)
+        return position > 0 and self.tokens[position - 1].text.lower() == "the"
+
+    def _place_or_team(self, span: list[Token]) -> EntityType:
+        """A city followed by a score is a club; countries stay places (national teams)."""
+        surface = self._surface(span)
+        if (self._is_team(span) or self._plays(span)) and not self.lists.is_country(surface):
+            self.teams.add(surface)
+            return ORG
+        return LOC
+
+    def _plays(self, span: list[Token]) -> bool:
+        """'Leicestershire beat Somerset', 'Essex v Kent', 'Surrey captain': a place that plays is a club."""
+        before, after = self._neighbours(span)
+        return bool(
+            (after and (after[0].text.lower() in _MATCH_WORDS or after[0].text in _SPORTS_ROLES))
+            or (before and before[-1].text.lower() in _MATCH_WORDS)
+        )
+
+    def _is_team(self, span: list[Token]) -> bool:
+        """In a results line ('Barnsley 1 Bolton 2'), a name directly followed by a score."""
+        end = self.index.get(id(span[-1]))
+        if end is None or end + 1 >= len(self.tokens):
+            return False
+        following = self.tokens[end + 1]
+        if following.kind != "number" or following.line != span[-1].line:
+            return False
+        if any(token.text.lower() in self.lowercase_words or not token.text.isalpha() for token in span):
+            return False  # "Net 1.2 3.4", "M1 5.5": rows of a financial table
+        numbers, lowercase = self.line_stats.get(span[-1].line, (0, 0))
+        return numbers >= 2 and lowercase <= 4
+
+    def _surface(self, span: list[Token]) -> str:
+        return self.text[span[0].start : span[-1].end]
+
+    def _mention(self, span: list[Token], kind: EntityType) -> Mention:
+        return Mention(span[0].start, span[-1].end, self._surface(span), kind)
+
+
+def _is_organisation_of(span: list[Token]) -> bool:
+    """'Organisation for Security', 'Corporation for Assigned Names': an organisation word, then of/for."""
+    return any(
+        left.text.lower() in ORG_HEADS or left.text.lower() in ORG_LAST_WORDS
+        for left, right in itertools.pairwise(span)
+        if right.text in _OF_WORDS
+    )
+
+
+def _is_title(token: Token) -> bool:
+    return token.kind != "initial" and token.text.lower().rstrip(".") in PERSON_TITLES
+
+
+def _adjacent(text: str, tokens: list[Token]) -> bool:
+    """Consecutive tokens separated only by spaces (no line break, no punctuation)."""
+    return all(text[left.end : right.start].strip(" \t") == "" for left, right in itertools.pairwise(tokens))
+
+
+def _trim_connectors(span: list[Token]) -> list[Token]:
+    """Without the lower-case links ('of the', 'and') a split left at either end."""
+    while span and not span[-1].capitalised and span[-1].kind != "hyphenated":
+        span = span[:-1]
+    while span and not span[0].capitalised and span[0].kind != "hyphenated":
+        span = span[1:]
+    return span
+
+
+def _strip_demonyms(span: list[Token], lists: Gazetteers, keep: bool) -> list[Token]:
+    """Leading nationality words ('Russian President', 'Chinese Xi'); kept in 'Chinese Communist Party'."""
+    if keep:
+        return span
+    position = 0
+    while position < len(span) and (
+        lists.is_demonym(span[position].text)
+        or (span[position].text.lower() in FUNCTION_WORDS and not span[position].text.isupper())
+    ):
+        position += 1
+    return span[position:]
+
+
+def _looks_like_name_part(token: Token) -> bool:
+    """'Jinping', 'McCague', "O'Gorman", 'de', 'Anne-Gaelle' - not 'NATO' or 'Nations' plural of a word."""
+    word = token.text
+    return (
+        (word[:1].isupper() and not word.isupper()) or word in _PARTICLES or token.kind in ("initial", "abbr")
+    )

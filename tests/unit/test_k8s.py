@@ -1,0 +1,226 @@
+"""Static checks of deploy/k8s: the manifests agree with the settings classes, the code and each other.
+
+No cluster is needed: the YAML is parsed and compared with what the services really read (setting
+names and values, metrics ports, probe endpoints) and with the topics' partition counts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+from schemas.topics import TOPICS
+from services.runtime.metrics import HEALTH_PATHS
+from tests.unit.test_compose import module_exists, real_setting_names, settings_under
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+K8S = REPO_ROOT / "deploy" / "k8s"
+INPUT_TOPICS = {"ingest": TOPICS.raw, "enrich": TOPICS.ingested, "index": TOPICS.enriched}
+SERVICE_SETTINGS = {
+    "ingest": ("services.ingest.settings", "Settings"),
+    "enrich": ("services.enrich.settings", "Settings"),
+    "index": ("services.index.settings", "Settings"),
+}
+
+
+@cache
+def documents() -> tuple[tuple[Path, dict[str, Any]], ...]:
+    found = []
+    for path in sorted(K8S.rglob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if doc:
+                found.append((path, doc))
+    return tuple(found)
+
+
+def of_kind(kind: str) -> list[dict[str, Any]]:
+    return [doc for _, doc in documents() if doc.get("kind") == kind]
+
+
+def deployments() -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["labels"]["app.kubernetes.io/component"]: doc for doc in of_kind("Deployment")}
+
+
+def container(deployment: dict[str, Any]) -> dict[str, Any]:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    result: dict[str, Any] = containers[0]
+    return result
+
+
+def config() -> dict[str, str]:
+    (configmap,) = [doc for doc in of_kind("ConfigMap") if doc["metadata"]["name"] == "newswire-config"]
+    return {name: str(value) for name, value in configmap["data"].items()}
+
+
+def service_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    module, cls = SERVICE_SETTINGS[name]
+    settings_class: type[BaseSettings] = getattr(importlib.import_module(module), cls)
+    env = {
+        **config(),
+        **{item["name"]: str(item["value"]) for item in container(deployments()[name]).get("env", [])},
+    }
+    with monkeypatch.context() as patch:
+        for variable in [v for v in os.environ if v.startswith("NEWSWIRE_")]:
+            patch.delenv(variable)
+        for variable, value in env.items():
+            patch.setenv(variable, value)
+        return settings_class()
+
+
+def partitions() -> int:
+    return int(config()["NEWSWIRE_TOPICS_PARTITIONS"])
+
+
+def test_every_manifest_parses_and_has_a_kind() -> None:
+    assert documents()
+    for path, doc in documents():
+        if path.name == "kustomization.yaml":
+            assert doc["kind"] == "Kustomization"
+        assert doc.get("apiVersion") and doc.get("kind"), path
+
+
+@pytest.mark.parametrize("folder", ["base", "operators"])
+def test_kustomizations_list_existing_files(folder: str) -> None:
+    kustomization = yaml.safe_load((K8S / folder / "kustomization.yaml").read_text(encoding="utf-8"))
+    for resource in kustomization["resources"]:
+        assert (K8S / folder / resource).is_file(), f"{folder}/{resource} does not exist"
+
+
+def test_the_secret_example_is_not_applied() -> None:
+    kustomization = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert "secret.example.yaml" not in kustomization["resources"], (
+        "placeholder passwords must not be applied"
+    )
+
+
+def test_one_deployment_per_service_running_its_module() -> None:
+    assert set(deployments()) == set(INPUT_TOPICS)
+    for name, deployment in deployments().items():
+        command = container(deployment)["command"]
+        assert command == ["python", "-m", f"services.{name}"]
+        assert module_exists(command[2])
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_every_variable_is_a_real_setting() -> None:
+    names = set(config())
+    for _, doc in documents():
+        if doc.get("kind") == "Secret":
+            names |= set(doc.get("stringData", {}))
+    for deployment in deployments().values():
+        names |= {item["name"] for item in container(deployment).get("env", [])}
+    unknown = {name for name in names if name.startswith("NEWSWIRE_")} - real_setting_names()
+    assert not unknown, f"no settings field reads {sorted(unknown)}"
+    assert all(name.startswith("NEWSWIRE_") for name in names)
+
+
+def test_configmap_values_are_valid_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings_under(monkeypatch, config())  # raises ValidationError on a bad value
+
+
+def test_secrets_stay_out_of_the_configmap() -> None:
+    for name in config():
+        assert not name.endswith(("PASSWORD", "API_KEY")), f"{name} belongs in the secret"
+
+
+def test_pods_read_the_configmap_and_the_optional_secret() -> None:
+    for name, deployment in deployments().items():
+        sources = container(deployment)["envFrom"]
+        assert {"configMapRef": {"name": "newswire-config"}} in sources, name
+        secrets = [source["secretRef"] for source in sources if "secretRef" in source]
+        assert secrets == [{"name": "newswire-credentials", "optional": True}], name
+
+
+@pytest.mark.parametrize("name", sorted(INPUT_TOPICS))
+def test_probes_hit_the_metrics_endpoints_on_the_served_port(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = service_settings(name, monkeypatch)
+    spec = container(deployments()[name])
+    ports = {port["name"]: port["containerPort"] for port in spec["ports"]}
+    assert ports["metrics"] == settings.metrics_port
+    assert settings.metrics_host == "0.0.0.0", "bound to loopback, the kubelet could not reach the probes"
+    expected = {"startupProbe": "liveness", "livenessProbe": "liveness", "readinessProbe": "readiness"}
+    for probe, kind in expected.items():
+        http = spec[probe]["httpGet"]
+        assert http["path"] == HEALTH_PATHS[kind], probe
+        assert ports.get(http["port"], http["port"]) == settings.metrics_port, probe
+
+
+@pytest.mark.parametrize("name", sorted(INPUT_TOPICS))
+def test_replicas_are_bounded_by_the_input_partitions(name: str) -> None:
+    replicas = deployments()[name]["spec"]["replicas"]
+    assert 1 <= replicas <= partitions(), f"{name}: {replicas} replicas, {partitions()} partitions"
+
+
+def test_strimzi_topics_are_the_pipeline_topics_with_the_configured_partitions() -> None:
+    topics = {doc["spec"]["topicName"]: doc for doc in of_kind("KafkaTopic")}
+    assert set(topics) == set(TOPICS.all())
+    bootstrap_host = config()["NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS"].split(",")[0].split(":")[0]
+    for topic, doc in topics.items():
+        assert doc["spec"]["partitions"] == partitions(), topic
+        assert doc["spec"]["replicas"] == int(config()["NEWSWIRE_TOPICS_REPLICATION_FACTOR"]), topic
+        cluster = doc["metadata"]["labels"]["strimzi.io/cluster"]
+        assert bootstrap_host.startswith(f"{cluster}-kafka-bootstrap"), "services connect to another cluster"
+        assert int(doc["spec"]["config"]["max.message.bytes"]) >= 16 * 1024 * 1024
+
+
+def test_eck_elasticsearch_is_the_stack_version_and_the_configured_url() -> None:
+    from services.stack.settings import StackSettings
+
+    (cluster,) = of_kind("Elasticsearch")
+    assert cluster["spec"]["version"] == StackSettings.model_fields["es_version"].default
+    name = cluster["metadata"]["name"]
+    assert config()["NEWSWIRE_ES_URL"].startswith(f"https://{name}-es-http")
+    ca_secrets = {
+        volume["secret"]["secretName"]
+        for deployment in deployments().values()
+        for volume in deployment["spec"]["template"]["spec"]["volumes"]
+        if "secret" in volume
+    }
+    assert ca_secrets == {f"{name}-es-http-certs-public"}
+    mounts = {m["mountPath"] for m in container(deployments()["index"])["volumeMounts"]}
+    assert str(Path(config()["NEWSWIRE_ES_CA_CERTS"]).parent) in mounts
+
+
+def test_pods_request_resources_and_stop_gracefully() -> None:
+    for name, deployment in deployments().items():
+        resources = container(deployment)["resources"]
+        assert {"cpu", "memory"} <= set(resources["requests"]), name
+        assert "memory" in resources["limits"], name
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["terminationGracePeriodSeconds"] >= 30, "time to finish the batch and commit"
+        assert pod["securityContext"]["runAsNonRoot"] is True
+
+
+def test_writable_tmp_for_a_read_only_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    enrich = service_settings("enrich", monkeypatch)
+    for name, deployment in deployments().items():
+        spec = container(deployment)
+        if spec["securityContext"].get("readOnlyRootFilesystem"):
+            assert "/tmp" in {mount["mountPath"] for mount in spec["volumeMounts"]}, name
+    assert str(enrich.faust_data_dir).startswith("/tmp/")
+
+
+def test_disruption_budgets_and_pod_monitor_select_the_deployments() -> None:
+    labels = [d["spec"]["template"]["metadata"]["labels"] for d in deployments().values()]
+    budgets = of_kind("PodDisruptionBudget")
+    assert len(budgets) == len(labels)
+    for budget in budgets:
+        selector = budget["spec"]["selector"]["matchLabels"]
+        assert sum(selector.items() <= pod.items() for pod in labels) == 1
+    (monitor,) = of_kind("PodMonitor")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert all(selector.items() <= pod.items() for pod in labels)
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["path"] == HEALTH_PATHS["metrics"]
+    assert all(endpoint["port"] in {p["name"] for p in container(d)["ports"]} for d in deployments().values())
