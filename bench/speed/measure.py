@@ -69,7 +69,7 @@ def track(
     budget_s: float | None = None,
     timeout_s: float = 1800.0,
     stall_s: float = 60.0,
-    interval_s: float = 0.1,
+    interval_s: float = 0.25,
     idle: Callable[[], bool] | None = None,
     on_first_progress: Callable[[int], None] | None = None,
     label: str = "",

@@ -99,7 +99,7 @@ class ResourceMonitor:
         self._thread = threading.Thread(target=self._run, name="bench-monitor", daemon=True)
         self.overall_peak_rss: dict[str, int] = {}
         self._load: list[float] = []
-        self._busy: list[float] = []
+        self._cpu_at_window = psutil.cpu_times()
         self._thread.start()
 
     def watch(self, label: str, pid: int) -> None:
@@ -123,8 +123,7 @@ class ResourceMonitor:
                 with contextlib.suppress(psutil.Error):
                     watched.cpu_at_start = _cpu_seconds(watched.process)
             self._load.clear()
-            self._busy.clear()
-        psutil.cpu_percent(None)
+            self._cpu_at_window = psutil.cpu_times()
 
     def usage(self) -> dict[str, Usage]:
         """Per label, the current window's usage (sampled now)."""
@@ -133,15 +132,18 @@ class ResourceMonitor:
                 self._sample_one(label, watched)
             return {label: Usage(w.usage.peak_rss_bytes, w.usage.cpu_s) for label, w in self._watched.items()}
 
-    def load(self) -> dict[str, float]:
+    def load(self) -> dict[str, float | None]:
         """The window's mean 1-minute load average and mean busy share of all cores (percent)."""
         with self._lock:
-            load = list(self._load)
-            busy = list(self._busy)
+            load = list(self._load) or [os.getloadavg()[0]]
+            before = self._cpu_at_window
+        now = psutil.cpu_times()
+        total = sum(now) - sum(before)
+        idle = (now.idle + getattr(now, "iowait", 0.0)) - (before.idle + getattr(before, "iowait", 0.0))
         return {
-            "loadavg_1m_mean": round(sum(load) / len(load), 2) if load else os.getloadavg()[0],
-            "loadavg_1m_max": round(max(load), 2) if load else os.getloadavg()[0],
-            "cpu_busy_pct_mean": round(sum(busy) / len(busy), 1) if busy else 0.0,
+            "loadavg_1m_mean": round(sum(load) / len(load), 2),
+            "loadavg_1m_max": round(max(load), 2),
+            "cpu_busy_pct_mean": round(100 * (1 - idle / total), 1) if total > 0 else None,
         }
 
     def close(self) -> None:
@@ -157,7 +159,6 @@ class ResourceMonitor:
                 ticks += 1
                 if ticks % 5 == 0:  # about once a second
                     self._load.append(os.getloadavg()[0])
-                    self._busy.append(psutil.cpu_percent(None))
 
     def _sample_one(self, label: str, watched: _Watched) -> None:
         try:

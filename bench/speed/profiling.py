@@ -1,8 +1,9 @@
 """Optional sampling profiles of the services under test (``--profile``), taken with py-spy.
 
 py-spy attaches to a running process from outside, so the service runs exactly as in production;
-``--nonblocking`` keeps the sampling from pausing it. Each profile is kept as collapsed stacks (open
-them in speedscope or any flamegraph tool) and summarized as the functions holding the most samples.
+``--nonblocking`` keeps the sampling from pausing it. Only running threads are sampled, so the shares
+are of CPU time. Each profile is kept as collapsed stacks (open them in speedscope or any flamegraph
+tool) and summarized as the functions holding the most samples.
 """
 
 from __future__ import annotations
@@ -51,7 +52,18 @@ def record(label: str, pid: int, output: Path) -> Recording:
         return Recording(label, output, None)
     output.parent.mkdir(parents=True, exist_ok=True)
     popen = subprocess.Popen(
-        [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(output), "--nonblocking"],
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+            "--nonblocking",
+            "--idle",
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -8,7 +8,9 @@ on stderr): the worker is told not to configure logging, print its banner or red
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import time
 from typing import Any
 
@@ -30,10 +32,12 @@ class EnrichWorker(faust.Worker):
     def __init__(self, *args: Any, started_at: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.started_at = started_at
+        self.ready = False
         self.spinner = None  # it writes terminal escapes to stdout even when stdout is a file
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
+        self.ready = True
         log.info(
             "enrich ready",
             extra={"app_id": settings.app_id, "startup_s": round(time.monotonic() - self.started_at, 2)},
@@ -41,6 +45,10 @@ class EnrichWorker(faust.Worker):
 
     def on_worker_shutdown(self) -> None:
         log.info("enrich stopping", extra={"app_id": settings.app_id})
+
+
+_START_ATTEMPT = "NEWSWIRE_ENRICH_START_ATTEMPT"
+_MAX_START_ATTEMPTS = 10
 
 
 def _exit_now(signum: int, frame: object) -> None:
@@ -57,6 +65,7 @@ def main() -> None:
     log.info(
         "enrich starting", extra={"app_id": settings.app_id, "bootstrap": settings.kafka.bootstrap_servers}
     )
+    warm_up()  # first: the shorter the gap between our broker check and faust's start, the better
     try:
         wait_for_broker(settings.kafka)
     except TimeoutError as exc:
@@ -71,7 +80,6 @@ def main() -> None:
             extra={"topic_partitions": partitions[TOPICS.ingested], "configured": app.conf.topic_partitions},
         )
         app.conf.topic_partitions = partitions[TOPICS.ingested]
-    warm_up()
     worker = EnrichWorker(
         app,
         loglevel=settings.log_level,
@@ -80,7 +88,27 @@ def main() -> None:
         override_logging=False,
         started_at=started_at,
     )
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        _start_over_if_kafka_left_during_startup(worker, exc)
+        raise
+
+
+def _start_over_if_kafka_left_during_startup(worker: EnrichWorker, exc: SystemExit) -> None:
+    """Re-exec this process when faust failed before it was ready (the broker vanished meanwhile).
+
+    faust's clients try to bootstrap once and give up; a broker restarting between our wait and
+    faust's start must delay the service, not stop it. The pid stays the same (exec), a few tries.
+    """
+    attempt = int(os.environ.get(_START_ATTEMPT, "1"))
+    if exc.code in (0, None) or worker.ready or attempt >= _MAX_START_ATTEMPTS:
+        return
+    log.warning("faust could not start; waiting for Kafka and starting over", extra={"attempt": attempt})
+    os.environ[_START_ATTEMPT] = str(attempt + 1)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "services.enrich"])
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.errors import CommitFailedError, RebalanceInProgressError
+from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from schemas.dead_letter import FailureStage
@@ -124,9 +124,24 @@ class Worker:
     def run(self) -> None:
         log.info("worker started", extra={"worker": self.name})
         metrics.HEALTH.set_ready(True)
+        broker_failures = 0
         try:
             while not self._stop.is_set():
-                self.run_once()
+                try:
+                    self.run_once()
+                    broker_failures = 0
+                except KafkaError as exc:
+                    if not getattr(exc, "retriable", False):
+                        raise
+                    # The broker went away under a client call (a restart): the batch in hand was
+                    # sought back in run_once, so waiting and polling again loses nothing.
+                    broker_failures += 1
+                    delay = self.retry.delay(broker_failures)
+                    log.warning(
+                        "Kafka unavailable, retrying",
+                        extra={"attempt": broker_failures, "delay_s": round(delay, 2), "error": repr(exc)},
+                    )
+                    self._stop.wait(delay)
         finally:
             metrics.HEALTH.set_ready(False, "stopping")
             self.close()
@@ -140,15 +155,30 @@ class Worker:
             return 0
         self.stats.consumed += len(messages)
         metrics.record_consumed(messages)
-        outcomes = self._process_with_retry(messages)
-        if outcomes is None:
-            return 0  # stopping while a dependency was down: nothing committed, re-read after restart
-        with metrics.PRODUCE_SECONDS.time():
-            if not self._produce_until_acknowledged(messages, outcomes):
-                return 0  # stopping while Kafka refused our records: nothing committed
-        with metrics.COMMIT_SECONDS.time():
-            self._commit(messages)
+        try:
+            outcomes = self._process_with_retry(messages)
+            if outcomes is None:
+                return 0  # stopping while a dependency was down: nothing committed, re-read after restart
+            with metrics.PRODUCE_SECONDS.time():
+                if not self._produce_until_acknowledged(messages, outcomes):
+                    return 0  # stopping while Kafka refused our records: nothing committed
+            with metrics.COMMIT_SECONDS.time():
+                self._commit(messages)
+        except KafkaError:
+            # Not committed: read the batch again, or the next batch's commit would skip it.
+            self._seek_to_start_of(messages)
+            raise
         return len(messages)
+
+    def _seek_to_start_of(self, messages: Sequence[Message]) -> None:
+        first: dict[TopicPartition, int] = {}
+        for message in messages:
+            tp = TopicPartition(message.topic, message.partition)
+            first[tp] = min(first.get(tp, message.offset), message.offset)
+        assigned = self.consumer.assignment()
+        for tp, offset in first.items():
+            if tp in assigned:
+                self.consumer.seek(tp, offset)
 
     def _produce_until_acknowledged(self, messages: list[Message], outcomes: Sequence[Outcome]) -> bool:
         """Produce the batch's records until Kafka has acknowledged every one; False if asked to stop.
