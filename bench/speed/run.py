@@ -60,8 +60,8 @@ class BenchConfig:
     articles: int = 20_000
     partitions: int = 2
     refresh_interval: str = "1s"
-    enrich_budget_s: float = 120.0
-    enrich2_budget_s: float = 120.0
+    enrich_budget_s: float = 90.0
+    enrich2_budget_s: float = 90.0
     e2e_budget_s: float = 240.0
     latency_seconds: float = 40.0
     latency_fraction: float = 0.5
