@@ -96,6 +96,17 @@ class OffsetReader:
         committed = self.committed(group, topic)
         return sum(end - committed.get(p, 0) for p, end in self.end_offsets(topic).items())
 
+    def group_has_partitions(self, group: str) -> bool:
+        """True once ``group`` is Stable with partitions assigned to a member (its consumers joined)."""
+        described = self._admin.describe_groups([group]).get(group) or {}
+        if described.get("group_state") != "Stable":
+            return False
+        for member in described.get("members") or ():
+            for topic in (member.get("member_assignment") or {}).get("assigned_partitions") or ():
+                if topic.get("partitions"):
+                    return True
+        return False
+
     def close(self) -> None:
         self._consumer.close()
         self._admin.close()

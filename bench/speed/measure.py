@@ -19,6 +19,8 @@ class Progress:
     started_at: float
     samples: list[tuple[float, int]] = field(default_factory=list)
     outcome: str = "running"  # done | stalled | time_boxed
+    #: When the stage's consumer group had its partitions (None: not watched).
+    ready_at: float | None = None
 
     @property
     def done(self) -> int:
@@ -45,16 +47,29 @@ class Progress:
             return self.overall_rate()
         return (n_last - n_first) / (t_last - t_first)
 
+    def joined_rate(self) -> float | None:
+        """Items per second from the consumer group's join to the last item.
+
+        Fair to consumers that batch on their own clock (the peer writes every 5 s): their first
+        batch is counted with the time it took. Process start-up and the join itself are left out.
+        """
+        if self.ready_at is None:
+            return None
+        elapsed = self.finished_at - self.ready_at
+        return self.done / elapsed if elapsed > 0 else None
+
     def overall_rate(self) -> float:
         """Items per second from the start of the phase (start-up included)."""
         elapsed = self.finished_at - self.started_at
         return self.done / elapsed if elapsed > 0 else 0.0
 
     def summary(self) -> dict[str, object]:
+        joined = self.joined_rate()
         return {
             "items": self.done,
             "target": self.target,
             "outcome": self.outcome,
+            "joined_per_s": round(joined, 1) if joined is not None else None,
             "steady_per_s": round(self.steady_rate(), 1),
             "overall_per_s": round(self.overall_rate(), 1),
             "seconds": round(self.finished_at - self.started_at, 2),
@@ -72,6 +87,7 @@ def track(
     interval_s: float = 0.25,
     idle: Callable[[], bool] | None = None,
     on_first_progress: Callable[[int], None] | None = None,
+    ready: Callable[[], bool] | None = None,
     label: str = "",
 ) -> Progress:
     """Sample ``read()`` until it reaches ``target``.
@@ -79,7 +95,8 @@ def track(
     Stops early, keeping what was measured, when ``budget_s`` is spent (``time_boxed``: the rate is
     still a steady-state rate), or when nothing moved for ``stall_s`` while ``idle()`` says the
     stage has no more input (``stalled``: some items were dropped or dead-lettered on the way).
-    ``on_first_progress(count)`` is called once, when the first items show.
+    ``on_first_progress(count)`` is called once, when the first items show; ``ready()`` is asked
+    until it first says yes, which sets ``ready_at``.
     """
     progress = Progress(target, started_at if started_at is not None else time.monotonic())
     last_change = time.monotonic()
@@ -95,6 +112,12 @@ def track(
             time.sleep(interval_s)
             continue
         progress.samples.append((now, done))
+        if ready is not None and progress.ready_at is None:
+            try:
+                if ready():
+                    progress.ready_at = now
+            except Exception as exc:
+                log.debug("readiness check failed: %s", exc)
         if done != previous:
             previous, last_change = done, now
         if done > 0 and first_seen_at is None:

@@ -25,7 +25,9 @@ class Row:
 
 
 def _rate(phase: dict[str, Any] | None) -> float:
-    return float((phase or {}).get("progress", {}).get("steady_per_s") or 0.0)
+    """The phase's rate without start-up: from the group join when known, else from the first item."""
+    progress = (phase or {}).get("progress", {})
+    return float(progress.get("joined_per_s") or progress.get("steady_per_s") or 0.0)
 
 
 def _status(ok: bool | None, shortfall: str = "") -> str:

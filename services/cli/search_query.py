@@ -11,6 +11,7 @@ SEARCH_FIELDS = ("title^3", "caption", "body")
 # above articles that only contain its words, even short ones with all of them in the title. An
 # additive phrase boost cannot promise that (BM25 scores depend on the archive's statistics), so
 # the phrase clause both adds to the score and multiplies it.
+MINIMUM_SHOULD_MATCH = "2<75%"
 PHRASE_BOOST = 4.0
 PHRASE_MULTIPLIER = 10.0
 SOURCE_FIELDS = (
@@ -90,7 +91,18 @@ def build_query(
     should: list[dict[str, Any]] = []
     phrase: dict[str, Any] = {"multi_match": {"query": text, "fields": list(SEARCH_FIELDS), "type": "phrase"}}
     if text:
-        must.append({"multi_match": {"query": text, "fields": list(SEARCH_FIELDS), "type": "best_fields"}})
+        must.append(
+            {
+                "multi_match": {
+                    "query": text,
+                    "fields": list(SEARCH_FIELDS),
+                    "type": "best_fields",
+                    # Up to two words all must match, beyond that most: stemming alone ("Cooper"
+                    # for "Cooperation") must not bring in articles about something else.
+                    "minimum_should_match": MINIMUM_SHOULD_MATCH,
+                }
+            }
+        )
         should.append({"multi_match": {**phrase["multi_match"], "boost": PHRASE_BOOST}})
     if quotes is not None and (quotes.text or quotes.speaker):
         must.append(quote_clause(quotes))
