@@ -528,6 +528,7 @@ class Bench:
         )
         profiles = self.end_profiles(recordings)
         self.monitor.unwatch(cli.label)
+        cli.popen.wait(60)
         self.finish_phase(
             "e2e",
             progress,

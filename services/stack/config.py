@@ -11,8 +11,14 @@ from .settings import StackSettings
 
 
 def new_kafka_cluster_id() -> str:
-    """A KRaft cluster id: a random UUID in URL-safe base64 without padding (22 characters)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id: a random UUID in URL-safe base64 without padding (22 characters).
+
+    One that starts with "-" would be read as an option by ``kafka-storage format -t``: draw again.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def kafka_server_properties(settings: StackSettings, paths: StackPaths) -> dict[str, str]:

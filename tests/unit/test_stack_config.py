@@ -285,3 +285,11 @@ def test_plugin_descriptor_has_no_classname() -> None:
     assert {"name", "description", "version", "elasticsearch.version", "java.version"} <= set(props)
     assert "classname" not in props
     assert plugin_version(PLUGIN_DIR) == "1.0.0"
+
+
+def test_kafka_cluster_ids_never_look_like_an_option() -> None:
+    from services.stack.config import new_kafka_cluster_id
+
+    ids = {new_kafka_cluster_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(cid) == 22 and not cid.startswith("-") for cid in ids)

@@ -59,3 +59,18 @@ def test_track_reports_a_stall_only_when_the_stage_is_idle() -> None:
 def test_track_honours_the_time_box_from_the_first_item() -> None:
     progress = track(lambda: 1, 10, budget_s=0.0, interval_s=0.0, stall_s=60)
     assert progress.outcome == "time_boxed"
+
+
+def test_joined_rate_counts_from_the_group_join_to_the_last_item() -> None:
+    progress = Progress(target=100, started_at=0.0, samples=[(0.0, 0), (4.0, 0), (9.0, 60), (14.0, 100)])
+    assert progress.joined_rate() is None
+    progress.ready_at = 4.0
+    assert progress.joined_rate() == pytest.approx(100 / 10.0)
+
+
+def test_track_notes_when_the_stage_became_ready() -> None:
+    counts = iter([0, 0, 5, 10])
+    answers = iter([False, True])
+    progress = track(lambda: next(counts), 10, interval_s=0.0, ready=lambda: next(answers))
+    assert progress.ready_at == progress.samples[1][0]
+    assert progress.joined_rate() is not None
