@@ -1,16 +1,74 @@
-"""The index handler's speed lever keeps its behaviour (candidates for tests/unit/index/test_handler.py).
+"""The index handler's speed levers keep its behaviour (candidates for tests/unit/index).
 
-``parse_event`` validates the usual, valid event straight from the JSON bytes; the outcome must be
-exactly what the checked path gives, and every rejection must keep its precise reason.
+Parallel bulk requests for big batches, one request for small ones, outcomes in message order, and
+the fast JSON path of ``parse_event`` giving exactly what the checked path gives.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import orjson
 
-from services.index.handler import parse_event
-from services.runtime.messages import Rejected
+from services.index.handler import IndexHandler, _chunks, _Pending, parse_event
+from services.runtime.messages import Emitted, Rejected
 from tests.unit.index.factories import enriched_event, event_bytes, message
+
+
+class RecordingBulk:
+    """Succeeds every item; remembers each request's ids and how many requests overlapped."""
+
+    def __init__(self, hold_s: float = 0.0) -> None:
+        self.requests: list[list[str]] = []
+        self.hold = threading.Event()
+        self.hold_s = hold_s
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.lock = threading.Lock()
+
+    def bulk(self, *, operations: Sequence[Mapping[str, Any]], **_: Any) -> dict[str, Any]:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self.requests.append([op["index"]["_id"] for op in operations[::2]])
+        self.hold.wait(self.hold_s)
+        with self.lock:
+            self.in_flight -= 1
+        return {"errors": False, "items": [{"index": {"status": 201}} for _ in operations[::2]]}
+
+
+def test_a_big_batch_goes_out_as_parallel_requests_and_outcomes_stay_in_order() -> None:
+    events = [enriched_event() for _ in range(240)]
+    es = RecordingBulk(hold_s=0.2)
+    outcomes = IndexHandler(es, parallel_requests=2).process(
+        [message(e, offset=i) for i, e in enumerate(events)]
+    )
+    assert [len(ids) for ids in es.requests] == [120, 120]
+    assert es.most_in_flight == 2
+    assert sorted(es.requests[0] + es.requests[1]) == sorted(e.article.id for e in events)
+    assert all(isinstance(o, Emitted) for o in outcomes)
+    assert [o.article_id for o in outcomes if isinstance(o, Emitted)] == [e.article.id for e in events]
+
+
+def test_a_small_batch_stays_one_request() -> None:
+    es = RecordingBulk()
+    IndexHandler(es, parallel_requests=2).process([message(enriched_event(), offset=i) for i in range(150)])
+    assert [len(ids) for ids in es.requests] == [150]
+
+
+def test_one_parallel_request_means_sequential() -> None:
+    es = RecordingBulk()
+    IndexHandler(es, parallel_requests=1).process([message(enriched_event(), offset=i) for i in range(400)])
+    assert [len(ids) for ids in es.requests] == [400]
+
+
+def test_chunks_respect_both_the_document_and_the_byte_limit() -> None:
+    pending = [_Pending(i, str(i), "t", 1, {}, 100) for i in range(7)]
+    assert [len(c) for c in _chunks(pending, 10_000, 3)] == [3, 3, 1]
+    assert [len(c) for c in _chunks(pending, 250, 3)] == [2, 2, 2, 1]
+    assert [len(c) for c in _chunks(pending, 10_000)] == [7]
 
 
 def test_fast_parse_gives_the_same_event_as_the_checked_path() -> None:
