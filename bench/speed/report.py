@@ -116,7 +116,14 @@ def rows(results: dict[str, Any]) -> list[Row]:
                     ratio >= INDEX_VS_LIMIT if l_rate else None, f"{ratio / INDEX_VS_LIMIT:.0%} of target"
                 ),
                 _conditions(
-                    index, "partitions", "workers", "max_batch", "refresh_interval", "shards", "cores"
+                    index,
+                    "partitions",
+                    "workers",
+                    "max_batch",
+                    "parallel_requests",
+                    "refresh_interval",
+                    "shards",
+                    "cores",
                 ),
             )
         )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from elasticsearch import ApiError
 
 from schemas.dead_letter import FailureStage
 from schemas.topics import TOPICS
 from services.index.bootstrap import ensure_index_when_ready, make_client
-from services.index.handler import IndexHandler
+from services.index.handler import ElasticsearchBulk, IndexHandler
 from services.index.settings import Settings
 from services.runtime.kafka import (
     ensure_topics,
@@ -34,8 +35,11 @@ def build_worker(settings: Settings) -> Worker:
     ensure_topics(settings.kafka, pipeline_topics(settings.topics), settings.topics.replication_factor)
     ensure_index_when_ready(settings.elasticsearch, es)
     handler = IndexHandler(
-        es,
+        # The client sends a pre-encoded NDJSON body as is (elastic_transport's NdjsonSerializer),
+        # though its type hints only name lists of dicts.
+        cast(ElasticsearchBulk, es),
         bulk_max_bytes=settings.bulk_max_bytes,
+        parallel_requests=settings.parallel_requests,
         item_retry_attempts=settings.item_retry_attempts,
         item_retry=RetryPolicy(settings.item_retry_initial_s, settings.item_retry_max_s),
     )
@@ -57,6 +61,7 @@ def build_worker(settings: Settings) -> Worker:
         max_batch=settings.max_batch,
         dlq_payload_max_bytes=settings.dlq_payload_max_bytes,
         retry=RetryPolicy(settings.retry_initial_s, settings.retry_max_s),
+        pipeline_depth=settings.pipeline_depth,
     )
 
 

@@ -55,7 +55,6 @@ _TRANSIENT_ERROR_TYPES = frozenset(
 # External versioning: Elasticsearch answers a write older than the stored revision with this
 # conflict, which means "already superseded", not failure.
 _STALE_WRITE_ERROR_TYPES = frozenset({"version_conflict_engine_exception"})
-_BULK_ITEM_OVERHEAD_BYTES = 128
 # A batch is split into parallel bulk requests only if each part keeps at least this many documents:
 # with one shard, one request in flight keeps one Elasticsearch write thread busy, two keep both
 # cores busy (bench/speed); tiny requests would only add overhead.
@@ -65,7 +64,7 @@ _MIN_DOCUMENTS_PER_PARALLEL_REQUEST = 100
 class ElasticsearchBulk(Protocol):
     """The part of ``elasticsearch.Elasticsearch`` the handler uses."""
 
-    def bulk(self, *, operations: Sequence[Mapping[str, Any]], refresh: bool, require_alias: bool) -> Any: ...
+    def bulk(self, *, operations: bytes, refresh: bool, require_alias: bool) -> Any: ...
 
 
 class ItemResult(Enum):
@@ -111,12 +110,32 @@ class _Pending:
     article_id: str
     trace_id: str
     revision: int
-    document: dict[str, Any]
-    size_bytes: int
+    ingested_at: str | None
+    #: The bulk item, action and source lines, serialized once when the batch is prepared.
+    item: bytes
+
+    @property
+    def size_bytes(self) -> int:
+        return len(self.item)
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch parsed and shaped into bulk items, not yet written (see :meth:`IndexHandler.prepare`)."""
+
+    size: int
+    #: Outcomes already known from parsing (rejections, drops); None where the write decides.
+    decided: tuple[Outcome | None, ...]
+    pending: tuple[_Pending, ...]
 
 
 class IndexHandler:
-    """Turns a batch of ``articles.enriched`` messages into one bulk write (a batch handler)."""
+    """Turns a batch of ``articles.enriched`` messages into bulk writes.
+
+    The work comes in two steps so that the worker can overlap them across batches:
+    :meth:`prepare` is CPU only (parse, validate, shape, serialize) and :meth:`write` is the I/O
+    (bulk requests, per-item retries). :meth:`process` does both, for one batch at a time.
+    """
 
     def __init__(
         self,
@@ -141,39 +160,40 @@ class IndexHandler:
         self.clock = clock
 
     def process(self, messages: Sequence[Message]) -> Sequence[Outcome]:
-        outcomes: list[Outcome | None] = [None] * len(messages)
+        return self.write(self.prepare(messages))
+
+    def prepare(self, messages: Sequence[Message]) -> PreparedBatch:
+        """Parse each message and serialize its bulk item; decide what needs no Elasticsearch."""
+        decided: list[Outcome | None] = [None] * len(messages)
         latest: dict[str, _Pending] = {}
         indexed_at = self.clock()
         for position, message in enumerate(messages):
             try:
                 parsed = parse_event(message)
                 if isinstance(parsed, Rejected):
-                    outcomes[position] = parsed
+                    decided[position] = parsed
                     continue
-                document = document_from(parsed.article, parsed.trace_id, indexed_at)
-                pending = _Pending(
-                    position,
-                    parsed.article.id,
-                    parsed.trace_id,
-                    parsed.article.revision,
-                    document,
-                    _estimated_size(document),
-                )
+                pending = self._pending(position, parsed, indexed_at)
             except Exception as exc:
                 # One odd message must not stall the partition: quarantine it like MessageHandler does.
                 log.exception("could not prepare a message", extra={"offset": message.offset})
-                outcomes[position] = Rejected("unhandled_error", f"{type(exc).__name__}: {exc}")
+                decided[position] = Rejected("unhandled_error", f"{type(exc).__name__}: {exc}")
                 continue
             current = latest.get(pending.article_id)
             if current is not None and current.revision > pending.revision:
                 # An older revision behind a newer one in the same batch: Elasticsearch would refuse it.
-                outcomes[position] = Dropped("stale_revision", pending.article_id)
+                decided[position] = Dropped("stale_revision", pending.article_id)
                 continue
             if current is not None:
                 # Same revision or newer: the later event wins, as it would in Elasticsearch.
-                outcomes[current.position] = Dropped("superseded_in_batch", pending.article_id)
+                decided[current.position] = Dropped("superseded_in_batch", pending.article_id)
             latest[pending.article_id] = pending
-        for pending, outcome in self._write(list(latest.values())):
+        return PreparedBatch(len(messages), tuple(decided), tuple(latest.values()))
+
+    def write(self, batch: PreparedBatch) -> Sequence[Outcome]:
+        """Write a prepared batch; one outcome per message. Safe to call again after a TransientError."""
+        outcomes = list(batch.decided)
+        for pending, outcome in self._write(list(batch.pending)):
             outcomes[pending.position] = outcome
         missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
         if missing:
@@ -191,6 +211,30 @@ class IndexHandler:
             )
         return done
 
+    def _pending(self, position: int, event: ArticleEnriched, indexed_at: datetime) -> _Pending:
+        article = event.article
+        document = document_from(article, event.trace_id, indexed_at)
+        # require_alias (on the request): if the alias is gone, fail the items instead of
+        # auto-creating an index named like the alias with dynamic mappings. external_gte: the same
+        # revision again is an idempotent rewrite, an older one a conflict.
+        action = {
+            "index": {
+                "_index": self.alias,
+                "_id": article.id,
+                "version": article.revision,
+                "version_type": "external_gte",
+            }
+        }
+        ingested_at = document.get("ingested_at")
+        return _Pending(
+            position,
+            article.id,
+            event.trace_id,
+            article.revision,
+            ingested_at if isinstance(ingested_at, str) else None,
+            orjson.dumps(action) + b"\n" + orjson.dumps(document) + b"\n",
+        )
+
     def _write(self, pending: list[_Pending]) -> list[tuple[_Pending, Outcome]]:
         """Index ``pending``, retrying only the items that failed transiently; raise if they keep failing."""
         done: list[tuple[_Pending, Outcome]] = []
@@ -202,7 +246,7 @@ class IndexHandler:
                     result = classify_item(item)
                     if result is ItemResult.INDEXED:
                         done.append((entry, Emitted((), entry.article_id, entry.trace_id)))
-                        metrics.record_indexed(entry.document.get("ingested_at"))
+                        metrics.record_indexed(entry.ingested_at)
                     elif result is ItemResult.STALE:
                         done.append((entry, Dropped("stale_revision", entry.article_id)))
                     elif result is ItemResult.PERMANENT:
@@ -248,13 +292,10 @@ class IndexHandler:
 
     def _bulk(self, chunk: list[_Pending]) -> list[tuple[_Pending, Mapping[str, Any]]]:
         """One bulk request; each entry paired with its ``items[]`` result."""
-        operations: list[Mapping[str, Any]] = []
-        for entry in chunk:
-            operations.append(self._action(entry))
-            operations.append(entry.document)
-        metrics.record_bulk(len(chunk), sum(entry.size_bytes for entry in chunk))
+        body = b"".join(entry.item for entry in chunk)
+        metrics.record_bulk(len(chunk), len(body))
         try:
-            response = self.es.bulk(operations=operations, refresh=False, require_alias=True)
+            response = self.es.bulk(operations=body, refresh=False, require_alias=True)
         except ApiError as exc:
             if exc.status_code == 413 and len(chunk) > 1:
                 # Too big as a whole: halve until each request fits, or a lone document is refused.
@@ -284,19 +325,6 @@ class IndexHandler:
         if len(items) != len(chunk):
             raise TransientError(f"bulk response has {len(items)} items for {len(chunk)} actions")
         return list(zip(chunk, items, strict=True))
-
-    def _action(self, entry: _Pending) -> dict[str, Any]:
-        # require_alias: if the alias is gone, fail the items instead of auto-creating an index
-        # named like the alias with dynamic mappings. external_gte: the same revision again is an
-        # idempotent rewrite, an older one a conflict.
-        return {
-            "index": {
-                "_index": self.alias,
-                "_id": entry.article_id,
-                "version": entry.revision,
-                "version_type": "external_gte",
-            }
-        }
 
 
 def parse_event(message: Message) -> ArticleEnriched | Rejected:
@@ -348,10 +376,6 @@ def _summarize(exc: ValidationError) -> str:
         f"{'.'.join(str(part) for part in error['loc']) or '<root>'}: {error['msg']}"
         for error in exc.errors()
     )
-
-
-def _estimated_size(document: Mapping[str, Any]) -> int:
-    return len(orjson.dumps(document)) + _BULK_ITEM_OVERHEAD_BYTES
 
 
 def _chunks(

@@ -22,6 +22,21 @@ class Settings(BaseSettings):
         ge=1024,
         description="A batch whose bulk body would exceed this is sent as several requests.",
     )
+    parallel_requests: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Bulk requests a big batch is split into, sent at once (about one per data node core).",
+    )
+    pipeline_depth: int = Field(
+        default=2,
+        ge=0,
+        le=8,
+        description=(
+            "Batches written to Elasticsearch at once while the next is read and prepared "
+            "(0: one batch at a time). Offsets are still committed in order, after each write."
+        ),
+    )
     item_retry_attempts: int = Field(
         default=3, ge=0, description="Retries of the failed items of a bulk request before giving up."
     )

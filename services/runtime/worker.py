@@ -5,16 +5,24 @@ what the handler emitted plus DLQ records for what it rejected, waits for Kafka 
 of it, and only then commits the batch's offsets. A crash anywhere before the commit means the
 batch is read again after restart: at-least-once delivery, made exactly-once in the index by
 idempotent writes keyed on the article id.
+
+A handler whose work splits into preparing (CPU) and writing (I/O, see :class:`StagedBatchHandler`)
+can be pipelined: the worker polls and prepares the next batch while earlier ones are being
+written, so the sink never waits for the consumer. Batches still finish, produce and commit
+strictly in order, each only after its own write was acknowledged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -63,6 +71,28 @@ class MessageHandler:
         return outcomes
 
 
+class StagedBatchHandler(BatchHandler, Protocol):
+    """A batch handler in two steps, which the worker can overlap across batches.
+
+    ``prepare`` is CPU work only (parse, validate, shape): no I/O, and it deals with bad messages
+    itself. ``write`` does the I/O and returns one outcome per message; it may raise
+    :class:`TransientError`, and must be safe to call again with the same prepared batch.
+    """
+
+    def prepare(self, messages: Sequence[Message]) -> Any: ...
+
+    def write(self, prepared: Any) -> Sequence[Outcome]: ...
+
+
+@dataclass
+class _InFlight:
+    """A polled batch whose write has been started and whose offsets are not committed yet."""
+
+    messages: list[Message]
+    prepared: Any
+    written: Future[Sequence[Outcome]]
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Capped exponential backoff with full jitter."""
@@ -100,7 +130,12 @@ class Worker:
         poll_timeout_ms: int = 500,
         dlq_payload_max_bytes: int = 1_048_576,
         retry: RetryPolicy | None = None,
+        pipeline_depth: int = 0,
     ) -> None:
+        """``pipeline_depth`` > 0 (a :class:`StagedBatchHandler` only): batches written at once while
+        the next one is polled and prepared; 0 handles one batch at a time."""
+        if pipeline_depth and not (hasattr(handler, "prepare") and hasattr(handler, "write")):
+            raise TypeError("pipelining needs a handler with prepare() and write()")
         self.name = name
         self.stage = stage
         self.handler = handler
@@ -112,6 +147,12 @@ class Worker:
         self.retry = retry or RetryPolicy()
         self.stats = WorkerStats()
         self._stop = threading.Event()
+        self.pipeline_depth = pipeline_depth
+        self._in_flight: deque[_InFlight] = deque()
+        self._writer = ThreadPoolExecutor(pipeline_depth, f"{name}-write") if pipeline_depth else None
+        # Highest offset this worker committed per partition: a batch re-read after a rebalance
+        # must not move the group's offset back behind a later batch's commit.
+        self._committed: dict[TopicPartition, int] = {}
 
     def stop(self, *_: Any) -> None:
         """Finish the batch in hand, commit it, then leave (safe to call from a signal handler)."""
@@ -142,12 +183,19 @@ class Worker:
                         extra={"attempt": broker_failures, "delay_s": round(delay, 2), "error": repr(exc)},
                     )
                     self._stop.wait(delay)
+            self._finish_in_flight()
         finally:
             metrics.HEALTH.set_ready(False, "stopping")
             self.close()
 
     def run_once(self) -> int:
-        """Poll, process, produce, commit one batch; return how many messages it held."""
+        """Poll, process, produce, commit one batch; return how many messages it held.
+
+        Pipelined, the batch polled now is prepared and its write started, and earlier batches
+        are finished (produced, committed) once written or to make room.
+        """
+        if self.pipeline_depth:
+            return self._run_once_pipelined()
         polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_batch)
         metrics.HEALTH.beat()
         messages = [_to_message(record) for records in polled.values() for record in records]
@@ -156,7 +204,7 @@ class Worker:
         self.stats.consumed += len(messages)
         metrics.record_consumed(messages)
         try:
-            outcomes = self._process_with_retry(messages)
+            outcomes = self._process_with_retry(messages, lambda: self.handler.process(messages))
             if outcomes is None:
                 return 0  # stopping while a dependency was down: nothing committed, re-read after restart
             with metrics.PRODUCE_SECONDS.time():
@@ -169,6 +217,103 @@ class Worker:
             self._seek_to_start_of(messages)
             raise
         return len(messages)
+
+    def _run_once_pipelined(self) -> int:
+        # While writes are running, poll briefly: finishing them must not wait for new records.
+        timeout_ms = min(self.poll_timeout_ms, 50) if self._in_flight else self.poll_timeout_ms
+        messages: list[Message] = []
+        try:
+            polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_batch)
+            metrics.HEALTH.beat()
+            messages = [_to_message(record) for records in polled.values() for record in records]
+            if messages:
+                self.stats.consumed += len(messages)
+                metrics.record_consumed(messages)
+                with metrics.PROCESS_SECONDS.time():
+                    prepared = self.handler.prepare(messages)  # type: ignore[attr-defined]
+                # Make room first: at most pipeline_depth batches are written at once.
+                while len(self._in_flight) >= self.pipeline_depth:
+                    if not self._finish_oldest():
+                        self._abandon_in_flight(messages)
+                        return 0
+                self._start_write(messages, prepared)
+                while self._in_flight and self._in_flight[0].written.done():
+                    if not self._finish_oldest():
+                        self._abandon_in_flight([])
+                        return 0
+            elif self._in_flight and not self._finish_oldest():
+                # Nothing new to read: wait for the oldest write instead.
+                self._abandon_in_flight([])
+                return 0
+        except KafkaError:
+            self._abandon_in_flight(messages)
+            raise
+        return len(messages)
+
+    def _start_write(self, messages: list[Message], prepared: Any) -> None:
+        assert self._writer is not None
+        written = self._writer.submit(self.handler.write, prepared)  # type: ignore[attr-defined]
+        self._in_flight.append(_InFlight(messages, prepared, written))
+
+    def _finish_oldest(self) -> bool:
+        """Wait for the oldest batch's write, retry it if it failed transiently, produce, commit.
+
+        False when asked to stop before it was committed; the caller then abandons the pipeline
+        (nothing after the last commit is lost: it is read again after a restart).
+        """
+        batch = self._in_flight[0]
+        try:
+            outcomes: Sequence[Outcome] | None = batch.written.result()
+        except TransientError as exc:
+            self.stats.retries += 1
+            metrics.EVENTS_FAILED.labels("transient").inc()
+            log.warning(
+                "transient failure, retrying batch",
+                extra={"error": str(exc), **_position(batch.messages), "batch": len(batch.messages)},
+            )
+            outcomes = self._process_with_retry(
+                batch.messages,
+                lambda: self.handler.write(batch.prepared),  # type: ignore[attr-defined]
+                already_failed=True,
+            )
+        if outcomes is None:
+            return False
+        if len(outcomes) != len(batch.messages):
+            raise RuntimeError(
+                f"handler returned {len(outcomes)} outcomes for {len(batch.messages)} messages"
+            )
+        with metrics.PRODUCE_SECONDS.time():
+            if not self._produce_until_acknowledged(batch.messages, outcomes):
+                return False
+        with metrics.COMMIT_SECONDS.time():
+            self._commit(batch.messages)
+        self._in_flight.popleft()
+        return True
+
+    def _finish_in_flight(self) -> None:
+        """On the way out: commit what has been written, so that a clean stop re-reads nothing."""
+        try:
+            while self._in_flight:
+                if not self._finish_oldest():
+                    break
+        except KafkaError as exc:
+            log.warning("could not finish the batches in flight", extra={"error": repr(exc)})
+        self._abandon_in_flight([])
+
+    def _abandon_in_flight(self, polled: Sequence[Message]) -> None:
+        """Give up the uncommitted batches: wait for their writes, then seek back to their start."""
+        pending = [message for batch in self._in_flight for message in batch.messages] + list(polled)
+        for batch in self._in_flight:
+            with contextlib.suppress(Exception):
+                batch.written.result()  # its outcome no longer matters: it is read and written again
+        self._in_flight.clear()
+        if pending:
+            try:
+                self._seek_to_start_of(pending)
+            except KafkaError as exc:
+                log.warning(
+                    "could not seek back; the committed offsets still hold", extra={"error": repr(exc)}
+                )
 
     def _seek_to_start_of(self, messages: Sequence[Message]) -> None:
         first: dict[TopicPartition, int] = {}
@@ -207,12 +352,25 @@ class Worker:
                 return False
             self.consumer.resume(*self.consumer.assignment())
 
-    def _process_with_retry(self, messages: list[Message]) -> Sequence[Outcome] | None:
+    def _process_with_retry(
+        self,
+        messages: list[Message],
+        process: Callable[[], Sequence[Outcome]],
+        *,
+        already_failed: bool = False,
+    ) -> Sequence[Outcome] | None:
+        """``process()`` until it does not raise TransientError; None if asked to stop meanwhile."""
         attempt = 0
+        if already_failed:
+            attempt = 1
+            self.consumer.pause(*self.consumer.assignment())
+            metrics.HEALTH.set_ready(False, "retrying after a transient failure")
+            if self._sleep_polling(self.retry.delay(attempt)):
+                return None
         while True:
             try:
                 with metrics.PROCESS_SECONDS.time():
-                    outcomes = self.handler.process(messages)
+                    outcomes = process()
                 if len(outcomes) != len(messages):
                     raise RuntimeError(
                         f"handler returned {len(outcomes)} outcomes for {len(messages)} messages"
@@ -321,9 +479,16 @@ class Worker:
             current = next_offsets.get(tp)
             if current is None or message.offset + 1 > current.offset:
                 next_offsets[tp] = OffsetAndMetadata(message.offset + 1, "", -1)
+        next_offsets = {
+            tp: meta for tp, meta in next_offsets.items() if meta.offset > self._committed.get(tp, -1)
+        }
+        if not next_offsets:
+            return  # a re-read batch behind what is already committed
         try:
             self.consumer.commit(next_offsets)
             self.stats.commits += 1
+            for tp, meta in next_offsets.items():
+                self._committed[tp] = meta.offset
         except (CommitFailedError, RebalanceInProgressError) as exc:
             metrics.EVENTS_FAILED.labels("commit").inc()
             # The partitions moved to another member, which re-reads from the last commit; the
@@ -331,12 +496,19 @@ class Worker:
             log.warning("commit failed after a rebalance; batch will be re-read", extra={"error": str(exc)})
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
         try:
             self.producer.flush(timeout=30)
         finally:
             self.producer.close(timeout=30)
             self.consumer.close(autocommit=False)
         log.info("worker stopped", extra={"worker": self.name, **vars(self.stats)})
+
+
+def _position(messages: Sequence[Message]) -> dict[str, Any]:
+    first = messages[0]
+    return {"topic": first.topic, "partition": first.partition, "offset": first.offset}
 
 
 def _to_message(record: Any) -> Message:

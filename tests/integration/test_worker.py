@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -153,3 +155,142 @@ def test_uncommitted_batch_is_read_again_after_a_crash(endpoints) -> None:  # ty
         second.close()
     assert sorted(_read_all(endpoints.kafka_bootstrap, out)) == [b"X", b"Y"]
     assert _committed(endpoints.kafka_bootstrap, group, source) == 2
+
+
+class _Staged:
+    """A staged handler (prepare, then write) that upper-cases values; the first write can be held."""
+
+    def __init__(self, out_topic: str, *, transient_failures: int = 0) -> None:
+        self.out_topic = out_topic
+        self.transient_failures = transient_failures
+        self.prepared: list[list[int]] = []
+        self.writes = 0
+        self.hold_first_write_until = threading.Event()
+        self.first_write_started = threading.Event()
+        self.prepared_during_first_write = False
+        self.committed_during_first_write: int | None = None
+        self.committed_probe: Callable[[], int] | None = None
+        self._lock = threading.Lock()
+
+    def process(self, messages: Sequence[Message]) -> Sequence[Outcome]:
+        return self.write(self.prepare(messages))
+
+    def prepare(self, messages: Sequence[Message]) -> list[Message]:
+        self.prepared.append([m.offset for m in messages])
+        return list(messages)
+
+    def write(self, messages: list[Message]) -> Sequence[Outcome]:
+        with self._lock:
+            self.writes += 1
+            first = self.writes == 1
+            if self.writes <= self.transient_failures:
+                raise TransientError("elasticsearch is down")
+        if first:
+            self.first_write_started.set()
+            # Hold the first write until the worker has prepared the next batch (or give up).
+            deadline = time.monotonic() + (10 if self.committed_probe is not None else 0)
+            while len(self.prepared) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.prepared_during_first_write = len(self.prepared) >= 2
+            if self.committed_probe is not None:
+                self.committed_during_first_write = self.committed_probe()
+            self.hold_first_write_until.wait(10)
+        return [Emitted((Emit(self.out_topic, m.key, (m.value or b"").upper()),)) for m in messages]
+
+
+def _pipelined_worker(
+    settings: KafkaSettings, group: str, source: str, handler: _Staged, *, max_batch: int
+) -> Worker:
+    return Worker(
+        name="test-pipelined",
+        stage=FailureStage.INDEX,
+        handler=handler,
+        consumer=make_consumer(settings, group, [source], "test-pipelined", max_poll_records=max_batch),
+        producer=make_producer(settings, "test-pipelined"),
+        max_batch=max_batch,
+        retry=RetryPolicy(initial_s=0.1, max_s=0.2),
+        pipeline_depth=2,
+    )
+
+
+def _produce_values(bootstrap: str, topic: str, values: Sequence[bytes]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    for value in values:
+        producer.send(topic, key=value, value=value)
+    producer.flush()
+    producer.close()
+
+
+def test_pipelined_worker_prepares_the_next_batch_during_a_write_and_commits_in_order(endpoints) -> None:  # type: ignore[no-untyped-def]
+    settings = KafkaSettings()
+    run = uuid.uuid4().hex[:10]
+    source, out = f"test.pipe.in.{run}", f"test.pipe.out.{run}"
+    ensure_topics(settings, {source: 1, out: 1})
+    values = [f"v{i}".encode() for i in range(6)]
+    _produce_values(endpoints.kafka_bootstrap, source, values)
+    group = f"test-pipe-{run}"
+    handler = _Staged(out)
+    handler.committed_probe = lambda: _committed(endpoints.kafka_bootstrap, group, source)
+    handler.hold_first_write_until.set()  # held only until the next batch is prepared
+    worker = _pipelined_worker(settings, group, source, handler, max_batch=2)
+    try:
+        processed = 0
+        for _ in range(100):
+            processed += worker.run_once()
+            if processed == 6 and not worker._in_flight:
+                break
+        assert processed == 6
+    finally:
+        worker.close()
+
+    assert handler.prepared_during_first_write, "the next batch was not prepared while the first was written"
+    assert handler.committed_during_first_write == 0, "something was committed before its write finished"
+    assert _committed(endpoints.kafka_bootstrap, group, source) == 6
+    # Batches finish in order, so their output keeps the input order.
+    assert _read_all(endpoints.kafka_bootstrap, out) == [v.upper() for v in values]
+
+
+def test_pipelined_worker_retries_a_failed_write_before_committing(endpoints) -> None:  # type: ignore[no-untyped-def]
+    settings = KafkaSettings()
+    run = uuid.uuid4().hex[:10]
+    source, out = f"test.pipe.in.{run}", f"test.pipe.out.{run}"
+    ensure_topics(settings, {source: 1, out: 1})
+    values = [f"r{i}".encode() for i in range(5)]
+    _produce_values(endpoints.kafka_bootstrap, source, values)
+    group = f"test-pipe-{run}"
+    handler = _Staged(out, transient_failures=2)
+    handler.hold_first_write_until.set()
+    worker = _pipelined_worker(settings, group, source, handler, max_batch=5)
+    try:
+        processed = 0
+        for _ in range(100):
+            processed += worker.run_once()
+            if processed == 5 and not worker._in_flight:
+                break
+        assert worker.stats.retries == 2
+    finally:
+        worker.close()
+    assert _committed(endpoints.kafka_bootstrap, group, source) == 5
+    assert _read_all(endpoints.kafka_bootstrap, out) == [v.upper() for v in values]
+
+
+def test_pipelined_worker_stopping_mid_write_commits_what_was_written(endpoints) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM while a write is running: the worker finishes and commits it, then leaves."""
+    settings = KafkaSettings()
+    run = uuid.uuid4().hex[:10]
+    source, out = f"test.pipe.in.{run}", f"test.pipe.out.{run}"
+    ensure_topics(settings, {source: 1, out: 1})
+    values = [f"s{i}".encode() for i in range(4)]
+    _produce_values(endpoints.kafka_bootstrap, source, values)
+    group = f"test-pipe-{run}"
+    handler = _Staged(out)
+    worker = _pipelined_worker(settings, group, source, handler, max_batch=4)
+    runner = threading.Thread(target=worker.run, daemon=True)
+    runner.start()
+    assert handler.first_write_started.wait(30), "the worker never started a write"
+    worker.stop()
+    handler.hold_first_write_until.set()
+    runner.join(60)
+    assert not runner.is_alive()
+    assert _committed(endpoints.kafka_bootstrap, group, source) == 4
+    assert _read_all(endpoints.kafka_bootstrap, out) == [v.upper() for v in values]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -32,6 +32,14 @@ def api_error(status: int, error_type: str = "error") -> ApiError:
     return ApiError(error_type, meta, {"error": {"type": error_type, "reason": "scripted"}, "status": status})
 
 
+def bulk_pairs(body: bytes) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The (action, source) pairs of an NDJSON bulk body, checking it is well formed."""
+    assert body.endswith(b"\n"), "a bulk body ends with a newline"
+    lines = [orjson.loads(line) for line in body.splitlines()]
+    assert len(lines) % 2 == 0, "every index action has a source line"
+    return [(lines[i], lines[i + 1]) for i in range(0, len(lines), 2)]
+
+
 class FakeBulk:
     """Answers bulk requests like Elasticsearch would; ``script`` picks a non-default item result."""
 
@@ -41,8 +49,8 @@ class FakeBulk:
         self.requests: list[list[tuple[dict[str, Any], dict[str, Any]]]] = []
         self.params: list[dict[str, Any]] = []
 
-    def bulk(self, *, operations: Sequence[Mapping[str, Any]], **params: Any) -> dict[str, Any]:
-        pairs = [(dict(operations[i]), dict(operations[i + 1])) for i in range(0, len(operations), 2)]
+    def bulk(self, *, operations: bytes, **params: Any) -> dict[str, Any]:
+        pairs = bulk_pairs(operations)
         self.requests.append(pairs)
         self.params.append(params)
         if self.raises:
@@ -331,8 +339,8 @@ def test_request_too_large_is_split_until_the_oversized_document_is_alone() -> N
     huge_id = huge.article.id
 
     class TooLargeWithHuge(FakeBulk):
-        def bulk(self, *, operations: Sequence[Mapping[str, Any]], **params: Any) -> dict[str, Any]:
-            if any(op.get("index", {}).get("_id") == huge_id for op in operations[::2]):
+        def bulk(self, *, operations: bytes, **params: Any) -> dict[str, Any]:
+            if any(action["index"]["_id"] == huge_id for action, _ in bulk_pairs(operations)):
                 self.raises = [api_error(413, "request_entity_too_large")]
             return super().bulk(operations=operations, **params)
 
