@@ -11,6 +11,7 @@ from schemas.dead_letter import FailureStage
 from schemas.topics import TOPICS
 from services.index.bootstrap import ensure_index_when_ready, make_client
 from services.index.handler import ElasticsearchBulk, IndexHandler
+from services.index.refresh import CatchUpRefresh
 from services.index.settings import Settings
 from services.runtime.kafka import (
     ensure_topics,
@@ -34,6 +35,13 @@ def build_worker(settings: Settings) -> Worker:
     es = make_client(settings.elasticsearch)
     ensure_topics(settings.kafka, pipeline_topics(settings.topics), settings.topics.replication_factor)
     ensure_index_when_ready(settings.elasticsearch, es)
+    catch_up = CatchUpRefresh(
+        es.indices,
+        catch_up_lag=settings.catch_up_lag,
+        leave_below_lag=settings.max_batch,
+        catch_up_interval=settings.catch_up_refresh_interval,
+    )
+    catch_up.restore_after_crash()
     handler = IndexHandler(
         # The client sends a pre-encoded NDJSON body as is (elastic_transport's NdjsonSerializer),
         # though its type hints only name lists of dicts.
@@ -62,6 +70,8 @@ def build_worker(settings: Settings) -> Worker:
         dlq_payload_max_bytes=settings.dlq_payload_max_bytes,
         retry=RetryPolicy(settings.retry_initial_s, settings.retry_max_s),
         pipeline_depth=settings.pipeline_depth,
+        lag_observer=catch_up.observe,
+        on_stop=catch_up.leave,
     )
 
 

@@ -37,6 +37,19 @@ class Settings(BaseSettings):
             "(0: one batch at a time). Offsets are still committed in order, after each write."
         ),
     )
+    catch_up_lag: int = Field(
+        default=5000,
+        ge=0,
+        description=(
+            "Messages behind at which the service refreshes the index less often until it is less "
+            "than a batch behind (0: never). See services/index/refresh.py."
+        ),
+    )
+    catch_up_refresh_interval: str = Field(
+        default="30s",
+        pattern=r"^[0-9]+(ms|s|m)$",
+        description="The index's refresh interval while catching up.",
+    )
     item_retry_attempts: int = Field(
         default=3, ge=0, description="Retries of the failed items of a bulk request before giving up."
     )

@@ -131,9 +131,14 @@ class Worker:
         dlq_payload_max_bytes: int = 1_048_576,
         retry: RetryPolicy | None = None,
         pipeline_depth: int = 0,
+        lag_observer: Callable[[int | None], None] | None = None,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         """``pipeline_depth`` > 0 (a :class:`StagedBatchHandler` only): batches written at once while
-        the next one is polled and prepared; 0 handles one batch at a time."""
+        the next one is polled and prepared; 0 handles one batch at a time. ``lag_observer`` is told,
+        after every poll that returned records, how many messages of the assigned partitions are
+        left to read (None while no partition's end is known). ``on_stop`` runs once the last
+        batch is committed, before the clients close."""
         if pipeline_depth and not (hasattr(handler, "prepare") and hasattr(handler, "write")):
             raise TypeError("pipelining needs a handler with prepare() and write()")
         self.name = name
@@ -153,6 +158,9 @@ class Worker:
         # Highest offset this worker committed per partition: a batch re-read after a rebalance
         # must not move the group's offset back behind a later batch's commit.
         self._committed: dict[TopicPartition, int] = {}
+        self.lag_observer = lag_observer
+        self.on_stop = on_stop
+        self._next_offsets: dict[TopicPartition, int] = {}
 
     def stop(self, *_: Any) -> None:
         """Finish the batch in hand, commit it, then leave (safe to call from a signal handler)."""
@@ -186,6 +194,11 @@ class Worker:
             self._finish_in_flight()
         finally:
             metrics.HEALTH.set_ready(False, "stopping")
+            if self.on_stop is not None:
+                try:
+                    self.on_stop()
+                except Exception:
+                    log.exception("on_stop failed")
             self.close()
 
     def run_once(self) -> int:
@@ -201,6 +214,7 @@ class Worker:
         messages = [_to_message(record) for records in polled.values() for record in records]
         if not messages:
             return 0
+        self._observe_lag(messages)
         self.stats.consumed += len(messages)
         metrics.record_consumed(messages)
         try:
@@ -227,6 +241,7 @@ class Worker:
             metrics.HEALTH.beat()
             messages = [_to_message(record) for records in polled.values() for record in records]
             if messages:
+                self._observe_lag(messages)
                 self.stats.consumed += len(messages)
                 metrics.record_consumed(messages)
                 with metrics.PROCESS_SECONDS.time():
@@ -249,6 +264,28 @@ class Worker:
             self._abandon_in_flight(messages)
             raise
         return len(messages)
+
+    def _observe_lag(self, messages: Sequence[Message]) -> None:
+        """Tell ``lag_observer`` how far behind the partition ends this worker reads now.
+
+        From the high watermarks of the last fetch responses (no request is made) and the offsets
+        just polled.
+        """
+        if self.lag_observer is None:
+            return
+        for message in messages:
+            tp = TopicPartition(message.topic, message.partition)
+            self._next_offsets[tp] = max(self._next_offsets.get(tp, 0), message.offset + 1)
+        lag: int | None = None
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)
+            next_offset = self._next_offsets.get(tp)
+            if highwater is not None and next_offset is not None:
+                lag = (lag or 0) + max(0, highwater - next_offset)
+        try:
+            self.lag_observer(lag)
+        except Exception:
+            log.exception("lag observer failed")
 
     def _start_write(self, messages: list[Message], prepared: Any) -> None:
         assert self._writer is not None

@@ -302,3 +302,65 @@ def run_service_and_check(
             admin.delete_groups([group_id])
         finally:
             admin.close()
+
+
+def _refresh_interval(es: Elasticsearch) -> str | None:
+    settings = es.indices.get_settings(index=ALIAS, name="index.refresh_interval")
+    return next(iter(settings.values()))["settings"].get("index", {}).get("refresh_interval")
+
+
+def test_service_catches_up_on_a_backlog_with_a_longer_refresh_then_restores_it(
+    real_index: Elasticsearch, endpoints: Any, kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    """A backlog above NEWSWIRE_INDEX_CATCH_UP_LAG: refresh every 30 s while behind, 1 s after."""
+    group_id = f"newswire-index-test-{uuid.uuid4().hex[:12]}"
+    ensure_topics(kafka_settings, pipeline_topics(TopicSettings()))
+    pin_group_at_end(kafka_settings, group_id, TOPICS.enriched)
+    events = [enriched_event(enriched_article(**story)) for story in bbc_articles(1000)]
+    ids = [event.article.id for event in events]
+    producer = KafkaProducer(**kafka_settings.client_config(), acks="all")
+    for event in events:
+        producer.send(TOPICS.enriched, key=event.article.id.encode(), value=event_bytes(event))
+    producer.flush()
+    producer.close()
+    assert _refresh_interval(real_index) == "1s"
+
+    log_path = tmp_path / "index-service.log"
+    env = {
+        **os.environ,
+        "NEWSWIRE_INDEX_GROUP_ID": group_id,
+        "NEWSWIRE_INDEX_METRICS_PORT": "0",
+        "NEWSWIRE_INDEX_MAX_BATCH": "20",
+        "NEWSWIRE_INDEX_CATCH_UP_LAG": "100",
+        "NEWSWIRE_ES_URL": endpoints.es_url,
+        "NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+    }
+    seen: set[str | None] = set()
+    with log_path.open("wb") as log_file:
+        service = subprocess.Popen(
+            [sys.executable, "-m", "services.index"], cwd=REPO_ROOT, env=env, stderr=log_file, stdout=log_file
+        )
+    try:
+
+        # Sampled often: with a fast cluster the catch-up lasts about a second.
+        deadline = time.monotonic() + 180
+        while count_ids_once_created(real_index, ALIAS, ids) < len(ids):
+            seen.add(_refresh_interval(real_index))
+            if service.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"not all searchable; service log:\n{log_path.read_text()[-4000:]}")
+            time.sleep(0.02)
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=60) == 0, log_path.read_text()[-4000:]
+        log_text = log_path.read_text()
+        assert '"catch-up mode on"' in log_text and '"catch-up mode off"' in log_text, log_text[-4000:]
+        assert "30s" in seen, f"refresh intervals seen while catching up: {seen}"
+        assert _refresh_interval(real_index) == "1s"
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.wait()
+        if _refresh_interval(real_index) != "1s":
+            real_index.indices.put_settings(index=ALIAS, settings={"index": {"refresh_interval": "1s"}})
+        real_index.bulk(
+            operations=[{"delete": {"_index": ALIAS, "_id": doc_id}} for doc_id in ids], refresh=True
+        )
