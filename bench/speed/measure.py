@@ -88,6 +88,7 @@ def track(
     idle: Callable[[], bool] | None = None,
     on_first_progress: Callable[[int], None] | None = None,
     ready: Callable[[], bool] | None = None,
+    on_ready: Callable[[], None] | None = None,
     label: str = "",
 ) -> Progress:
     """Sample ``read()`` until it reaches ``target``.
@@ -96,7 +97,7 @@ def track(
     still a steady-state rate), or when nothing moved for ``stall_s`` while ``idle()`` says the
     stage has no more input (``stalled``: some items were dropped or dead-lettered on the way).
     ``on_first_progress(count)`` is called once, when the first items show; ``ready()`` is asked
-    until it first says yes, which sets ``ready_at``.
+    until it first says yes, which sets ``ready_at`` and calls ``on_ready()``.
     """
     progress = Progress(target, started_at if started_at is not None else time.monotonic())
     last_change = time.monotonic()
@@ -116,6 +117,8 @@ def track(
             try:
                 if ready():
                     progress.ready_at = now
+                    if on_ready is not None:
+                        on_ready()
             except Exception as exc:
                 log.debug("readiness check failed: %s", exc)
         if done != previous:

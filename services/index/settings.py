@@ -16,14 +16,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSWIRE_INDEX_", frozen=True, extra="ignore")
 
     group_id: str = Field(default="newswire-index", min_length=1, description="Kafka consumer group.")
-    max_batch: int = Field(default=500, ge=1, description="Most messages polled and indexed per batch.")
+    max_batch: int = Field(
+        default=2000,
+        ge=1,
+        description="Most messages polled and indexed per batch (fewer when less is waiting).",
+    )
     bulk_max_bytes: int = Field(
         default=10 * 1024 * 1024,
         ge=1024,
         description="A batch whose bulk body would exceed this is sent as several requests.",
     )
     parallel_requests: int = Field(
-        default=2,
+        default=4,
         ge=1,
         le=16,
         description="Bulk requests a big batch is split into, sent at once (about one per data node core).",

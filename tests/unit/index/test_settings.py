@@ -12,7 +12,7 @@ def test_defaults() -> None:
     settings = Settings()
 
     assert settings.group_id == "newswire-index"
-    assert settings.max_batch == 500
+    assert settings.max_batch == 2000
 
 
 def test_environment_overrides_service_and_connection_settings(monkeypatch: pytest.MonkeyPatch) -> None:
