@@ -461,7 +461,7 @@ class Bench:
 
     def limit_phase(self, documents: list[limit.Document]) -> None:
         self.monitor.window()
-        best, refreshing, grid = limit.tune(
+        best, refreshing, grid, full = limit.tune(
             self.stack.es_url,
             documents,
             sample=min(self.config.limit_sample, len(documents)),
@@ -469,11 +469,7 @@ class Bench:
             thread_counts=self.config.limit_threads,
             refresh_intervals=self.config.limit_refresh,
         )
-        loaded = (
-            sum(t.documents for t in grid)
-            + best.documents
-            + (refreshing.documents if refreshing is not best else 0)
-        )
+        loaded = sum(t.documents for t in grid) + sum(t.documents for t in full)
         services = {
             label: {"cpu_s": round(u.cpu_s, 2), "cpu_ms_per_item": round(1000 * u.cpu_s / loaded, 3)}
             for label, u in self.monitor.usage().items()
@@ -501,6 +497,7 @@ class Bench:
                 "best": best.as_dict(),
                 "best_refreshing_1s": refreshing.as_dict(),
                 "grid": [t.as_dict() for t in grid],
+                "full_loads": [t.as_dict() for t in full],
             },
         )
         log.info("L = %.0f docs/s (%s)", best.per_s, best)
