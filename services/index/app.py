@@ -58,6 +58,10 @@ def build_worker(settings: Settings) -> Worker:
         [TOPICS.enriched],
         client_id,
         max_poll_records=settings.max_batch,
+        # Prefetched records wait in memory while batches are in flight: fetch a batch's worth
+        # (compressed), not the default 16/64 MiB. A bigger record still comes through whole.
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_bytes=8 * 1024 * 1024,
     )
     producer = make_producer(settings.kafka, client_id)
     return Worker(
