@@ -5,8 +5,9 @@ several) load the same documents the index service writes, into an index with th
 and mappings. A small grid over bulk size, parallel requests and refresh-during-load finds the best
 configuration on a sample; the best ones then load every document, the fastest being L. There is
 no start-up to leave out here (the client exists before the clock starts), so a trial's rate is
-simply its documents over the time from the first request until all of them are searchable. Whatever Kafka, the event
-parsing or the service loop add on top is what the index service loses against L.
+simply its documents over the time from the first request until all of them are searchable.
+Whatever Kafka, the event parsing or the service loop add on top is what the index service loses
+against L.
 """
 
 from __future__ import annotations
