@@ -123,7 +123,6 @@ class _Pending:
 class PreparedBatch:
     """A batch parsed and shaped into bulk items, not yet written (see :meth:`IndexHandler.prepare`)."""
 
-    size: int
     #: Outcomes already known from parsing (rejections, drops); None where the write decides.
     decided: tuple[Outcome | None, ...]
     pending: tuple[_Pending, ...]
@@ -188,7 +187,7 @@ class IndexHandler:
                 # Same revision or newer: the later event wins, as it would in Elasticsearch.
                 decided[current.position] = Dropped("superseded_in_batch", pending.article_id)
             latest[pending.article_id] = pending
-        return PreparedBatch(len(messages), tuple(decided), tuple(latest.values()))
+        return PreparedBatch(tuple(decided), tuple(latest.values()))
 
     def write(self, batch: PreparedBatch) -> Sequence[Outcome]:
         """Write a prepared batch; one outcome per message. Safe to call again after a TransientError."""

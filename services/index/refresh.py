@@ -62,7 +62,6 @@ class CatchUpRefresh:
         self.normal_interval = normal_interval or normal_refresh_interval()
         self.alias = alias
         self.catching_up = False
-        self.entered = 0
 
     @property
     def enabled(self) -> bool:
@@ -91,7 +90,6 @@ class CatchUpRefresh:
         if not self.catching_up and lag >= self.catch_up_lag:
             if self._set(self.catch_up_interval):
                 self.catching_up = True
-                self.entered += 1
                 log.info(
                     "catch-up mode on",
                     extra={"lag": lag, "refresh_interval": self.catch_up_interval},

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
@@ -141,6 +141,8 @@ class Worker:
         batch is committed, before the clients close."""
         if pipeline_depth and not (hasattr(handler, "prepare") and hasattr(handler, "write")):
             raise TypeError("pipelining needs a handler with prepare() and write()")
+        # The same handler, seen through its two steps when the worker pipelines.
+        self._staged = cast(StagedBatchHandler, handler) if pipeline_depth else None
         self.name = name
         self.stage = stage
         self.handler = handler
@@ -245,7 +247,7 @@ class Worker:
                 self.stats.consumed += len(messages)
                 metrics.record_consumed(messages)
                 with metrics.PROCESS_SECONDS.time():
-                    prepared = self.handler.prepare(messages)  # type: ignore[attr-defined]
+                    prepared = self._stages().prepare(messages)
                 # Make room first: at most pipeline_depth batches are written at once.
                 while len(self._in_flight) >= self.pipeline_depth:
                     if not self._finish_oldest():
@@ -287,9 +289,13 @@ class Worker:
         except Exception:
             log.exception("lag observer failed")
 
+    def _stages(self) -> StagedBatchHandler:
+        assert self._staged is not None, "not a pipelined worker"
+        return self._staged
+
     def _start_write(self, messages: list[Message], prepared: Any) -> None:
         assert self._writer is not None
-        written = self._writer.submit(self.handler.write, prepared)  # type: ignore[attr-defined]
+        written = self._writer.submit(self._stages().write, prepared)
         self._in_flight.append(_InFlight(messages, prepared, written))
 
     def _finish_oldest(self) -> bool:
@@ -299,26 +305,12 @@ class Worker:
         (nothing after the last commit is lost: it is read again after a restart).
         """
         batch = self._in_flight[0]
-        try:
-            outcomes: Sequence[Outcome] | None = batch.written.result()
-        except TransientError as exc:
-            self.stats.retries += 1
-            metrics.EVENTS_FAILED.labels("transient").inc()
-            log.warning(
-                "transient failure, retrying batch",
-                extra={"error": str(exc), **_position(batch.messages), "batch": len(batch.messages)},
-            )
-            outcomes = self._process_with_retry(
-                batch.messages,
-                lambda: self.handler.write(batch.prepared),  # type: ignore[attr-defined]
-                already_failed=True,
-            )
+        write = self._stages().write
+        outcomes = self._process_with_retry(
+            batch.messages, lambda: write(batch.prepared), first_attempt=batch.written.result
+        )
         if outcomes is None:
             return False
-        if len(outcomes) != len(batch.messages):
-            raise RuntimeError(
-                f"handler returned {len(outcomes)} outcomes for {len(batch.messages)} messages"
-            )
         with metrics.PRODUCE_SECONDS.time():
             if not self._produce_until_acknowledged(batch.messages, outcomes):
                 return False
@@ -394,20 +386,21 @@ class Worker:
         messages: list[Message],
         process: Callable[[], Sequence[Outcome]],
         *,
-        already_failed: bool = False,
+        first_attempt: Callable[[], Sequence[Outcome]] | None = None,
     ) -> Sequence[Outcome] | None:
-        """``process()`` until it does not raise TransientError; None if asked to stop meanwhile."""
+        """``process()`` until it does not raise TransientError; None if asked to stop meanwhile.
+
+        ``first_attempt`` stands for the first call when that already ran elsewhere (a pipelined
+        write: its result is collected here, the retries call ``process``).
+        """
         attempt = 0
-        if already_failed:
-            attempt = 1
-            self.consumer.pause(*self.consumer.assignment())
-            metrics.HEALTH.set_ready(False, "retrying after a transient failure")
-            if self._sleep_polling(self.retry.delay(attempt)):
-                return None
         while True:
             try:
-                with metrics.PROCESS_SECONDS.time():
-                    outcomes = process()
+                if attempt == 0 and first_attempt is not None:
+                    outcomes = first_attempt()
+                else:
+                    with metrics.PROCESS_SECONDS.time():
+                        outcomes = process()
                 if len(outcomes) != len(messages):
                     raise RuntimeError(
                         f"handler returned {len(outcomes)} outcomes for {len(messages)} messages"
@@ -541,11 +534,6 @@ class Worker:
             self.producer.close(timeout=30)
             self.consumer.close(autocommit=False)
         log.info("worker stopped", extra={"worker": self.name, **vars(self.stats)})
-
-
-def _position(messages: Sequence[Message]) -> dict[str, Any]:
-    first = messages[0]
-    return {"topic": first.topic, "partition": first.partition, "offset": first.offset}
 
 
 def _to_message(record: Any) -> Message:

@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -158,18 +159,28 @@ def test_uncommitted_batch_is_read_again_after_a_crash(endpoints) -> None:  # ty
 
 
 class _Staged:
-    """A staged handler (prepare, then write) that upper-cases values; the first write can be held."""
+    """A staged handler (prepare, then write) that upper-cases values; the first write can be held.
 
-    def __init__(self, out_topic: str, *, transient_failures: int = 0) -> None:
+    With ``committed_probe``, the first write also waits (up to 10 s) for the worker to prepare
+    the next batch, and records what was committed at that moment.
+    """
+
+    def __init__(
+        self,
+        out_topic: str,
+        *,
+        transient_failures: int = 0,
+        committed_probe: Callable[[], int] | None = None,
+    ) -> None:
         self.out_topic = out_topic
         self.transient_failures = transient_failures
+        self.committed_probe = committed_probe
         self.prepared: list[list[int]] = []
         self.writes = 0
         self.hold_first_write_until = threading.Event()
         self.first_write_started = threading.Event()
         self.prepared_during_first_write = False
         self.committed_during_first_write: int | None = None
-        self.committed_probe: Callable[[], int] | None = None
         self._lock = threading.Lock()
 
     def process(self, messages: Sequence[Message]) -> Sequence[Outcome]:
@@ -187,104 +198,114 @@ class _Staged:
                 raise TransientError("elasticsearch is down")
         if first:
             self.first_write_started.set()
-            # Hold the first write until the worker has prepared the next batch (or give up).
-            deadline = time.monotonic() + (10 if self.committed_probe is not None else 0)
-            while len(self.prepared) < 2 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            self.prepared_during_first_write = len(self.prepared) >= 2
             if self.committed_probe is not None:
+                deadline = time.monotonic() + 10
+                while len(self.prepared) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                self.prepared_during_first_write = len(self.prepared) >= 2
                 self.committed_during_first_write = self.committed_probe()
             self.hold_first_write_until.wait(10)
         return [Emitted((Emit(self.out_topic, m.key, (m.value or b"").upper()),)) for m in messages]
 
 
-def _pipelined_worker(
-    settings: KafkaSettings, group: str, source: str, handler: _Staged, *, max_batch: int
-) -> Worker:
-    return Worker(
-        name="test-pipelined",
-        stage=FailureStage.INDEX,
-        handler=handler,
-        consumer=make_consumer(settings, group, [source], "test-pipelined", max_poll_records=max_batch),
-        producer=make_producer(settings, "test-pipelined"),
-        max_batch=max_batch,
-        retry=RetryPolicy(initial_s=0.1, max_s=0.2),
-        pipeline_depth=2,
+@dataclass(frozen=True)
+class _Pipe:
+    """A fresh source topic holding ``values``, an output topic and a consumer group for one test."""
+
+    settings: KafkaSettings
+    bootstrap: str
+    source: str
+    out: str
+    group: str
+    values: list[bytes]
+
+    def worker(self, handler: _Staged, *, max_batch: int) -> Worker:
+        return Worker(
+            name="test-pipelined",
+            stage=FailureStage.INDEX,
+            handler=handler,
+            consumer=make_consumer(
+                self.settings, self.group, [self.source], "test-pipelined", max_poll_records=max_batch
+            ),
+            producer=make_producer(self.settings, "test-pipelined"),
+            max_batch=max_batch,
+            retry=RetryPolicy(initial_s=0.1, max_s=0.2),
+            pipeline_depth=2,
+        )
+
+    def committed(self) -> int:
+        return _committed(self.bootstrap, self.group, self.source)
+
+    def output(self) -> list[bytes]:
+        return _read_all(self.bootstrap, self.out)
+
+
+def _pipe(bootstrap: str, count: int) -> _Pipe:
+    run = uuid.uuid4().hex[:10]
+    settings = KafkaSettings()
+    pipe = _Pipe(
+        settings,
+        bootstrap,
+        f"test.pipe.in.{run}",
+        f"test.pipe.out.{run}",
+        f"test-pipe-{run}",
+        [f"m{i}".encode() for i in range(count)],
     )
-
-
-def _produce_values(bootstrap: str, topic: str, values: Sequence[bytes]) -> None:
+    ensure_topics(settings, {pipe.source: 1, pipe.out: 1})
     producer = KafkaProducer(bootstrap_servers=bootstrap)
-    for value in values:
-        producer.send(topic, key=value, value=value)
+    for value in pipe.values:
+        producer.send(pipe.source, key=value, value=value)
     producer.flush()
     producer.close()
+    return pipe
+
+
+def _run_until_all_committed(worker: Worker, count: int) -> int:
+    """``run_once`` until ``count`` messages were read and no batch is left in flight."""
+    processed = 0
+    for _ in range(100):
+        processed += worker.run_once()
+        if processed == count and not worker._in_flight:
+            break
+    return processed
 
 
 def test_pipelined_worker_prepares_the_next_batch_during_a_write_and_commits_in_order(endpoints) -> None:  # type: ignore[no-untyped-def]
-    settings = KafkaSettings()
-    run = uuid.uuid4().hex[:10]
-    source, out = f"test.pipe.in.{run}", f"test.pipe.out.{run}"
-    ensure_topics(settings, {source: 1, out: 1})
-    values = [f"v{i}".encode() for i in range(6)]
-    _produce_values(endpoints.kafka_bootstrap, source, values)
-    group = f"test-pipe-{run}"
-    handler = _Staged(out)
-    handler.committed_probe = lambda: _committed(endpoints.kafka_bootstrap, group, source)
+    pipe = _pipe(endpoints.kafka_bootstrap, 6)
+    handler = _Staged(pipe.out, committed_probe=pipe.committed)
     handler.hold_first_write_until.set()  # held only until the next batch is prepared
-    worker = _pipelined_worker(settings, group, source, handler, max_batch=2)
+    worker = pipe.worker(handler, max_batch=2)
     try:
-        processed = 0
-        for _ in range(100):
-            processed += worker.run_once()
-            if processed == 6 and not worker._in_flight:
-                break
-        assert processed == 6
+        assert _run_until_all_committed(worker, 6) == 6
     finally:
         worker.close()
 
     assert handler.prepared_during_first_write, "the next batch was not prepared while the first was written"
     assert handler.committed_during_first_write == 0, "something was committed before its write finished"
-    assert _committed(endpoints.kafka_bootstrap, group, source) == 6
+    assert pipe.committed() == 6
     # Batches finish in order, so their output keeps the input order.
-    assert _read_all(endpoints.kafka_bootstrap, out) == [v.upper() for v in values]
+    assert pipe.output() == [v.upper() for v in pipe.values]
 
 
 def test_pipelined_worker_retries_a_failed_write_before_committing(endpoints) -> None:  # type: ignore[no-untyped-def]
-    settings = KafkaSettings()
-    run = uuid.uuid4().hex[:10]
-    source, out = f"test.pipe.in.{run}", f"test.pipe.out.{run}"
-    ensure_topics(settings, {source: 1, out: 1})
-    values = [f"r{i}".encode() for i in range(5)]
-    _produce_values(endpoints.kafka_bootstrap, source, values)
-    group = f"test-pipe-{run}"
-    handler = _Staged(out, transient_failures=2)
+    pipe = _pipe(endpoints.kafka_bootstrap, 5)
+    handler = _Staged(pipe.out, transient_failures=2)
     handler.hold_first_write_until.set()
-    worker = _pipelined_worker(settings, group, source, handler, max_batch=5)
+    worker = pipe.worker(handler, max_batch=5)
     try:
-        processed = 0
-        for _ in range(100):
-            processed += worker.run_once()
-            if processed == 5 and not worker._in_flight:
-                break
+        assert _run_until_all_committed(worker, 5) == 5
         assert worker.stats.retries == 2
     finally:
         worker.close()
-    assert _committed(endpoints.kafka_bootstrap, group, source) == 5
-    assert _read_all(endpoints.kafka_bootstrap, out) == [v.upper() for v in values]
+    assert pipe.committed() == 5
+    assert pipe.output() == [v.upper() for v in pipe.values]
 
 
 def test_pipelined_worker_stopping_mid_write_commits_what_was_written(endpoints) -> None:  # type: ignore[no-untyped-def]
     """SIGTERM while a write is running: the worker finishes and commits it, then leaves."""
-    settings = KafkaSettings()
-    run = uuid.uuid4().hex[:10]
-    source, out = f"test.pipe.in.{run}", f"test.pipe.out.{run}"
-    ensure_topics(settings, {source: 1, out: 1})
-    values = [f"s{i}".encode() for i in range(4)]
-    _produce_values(endpoints.kafka_bootstrap, source, values)
-    group = f"test-pipe-{run}"
-    handler = _Staged(out)
-    worker = _pipelined_worker(settings, group, source, handler, max_batch=4)
+    pipe = _pipe(endpoints.kafka_bootstrap, 4)
+    handler = _Staged(pipe.out)
+    worker = pipe.worker(handler, max_batch=4)
     runner = threading.Thread(target=worker.run, daemon=True)
     runner.start()
     assert handler.first_write_started.wait(30), "the worker never started a write"
@@ -292,5 +313,5 @@ def test_pipelined_worker_stopping_mid_write_commits_what_was_written(endpoints)
     handler.hold_first_write_until.set()
     runner.join(60)
     assert not runner.is_alive()
-    assert _committed(endpoints.kafka_bootstrap, group, source) == 4
-    assert _read_all(endpoints.kafka_bootstrap, out) == [v.upper() for v in values]
+    assert pipe.committed() == 4
+    assert pipe.output() == [v.upper() for v in pipe.values]
