@@ -62,6 +62,9 @@ def build_worker(settings: Settings) -> Worker:
         # (compressed), not the default 16/64 MiB. A bigger record still comes through whole.
         max_partition_fetch_bytes=4 * 1024 * 1024,
         fetch_max_bytes=8 * 1024 * 1024,
+        # A broker-side linger: each bulk request and offset commit has a fixed cost in
+        # Elasticsearch, the broker and here, which one document at a time pays per document.
+        **fetch_linger(settings),
     )
     producer = make_producer(settings.kafka, client_id)
     return Worker(
@@ -77,6 +80,14 @@ def build_worker(settings: Settings) -> Worker:
         lag_observer=catch_up.observe,
         on_stop=catch_up.leave,
     )
+
+
+def fetch_linger(settings: Settings) -> dict[str, int]:
+    """The consumer's fetch.min.bytes and fetch.max.wait.ms for ``linger_ms``."""
+    if not settings.linger_ms:
+        # Any record returns the fetch at once; the wait only bounds an empty long poll.
+        return {"fetch_min_bytes": 1, "fetch_max_wait_ms": 500}
+    return {"fetch_min_bytes": settings.linger_min_bytes, "fetch_max_wait_ms": settings.linger_ms}
 
 
 def main() -> None:

@@ -21,6 +21,21 @@ class Settings(BaseSettings):
         ge=1,
         description="Most messages polled and indexed per batch (fewer when less is waiting).",
     )
+    linger_ms: int = Field(
+        default=200,
+        ge=0,
+        le=5000,
+        description=(
+            "How long the broker may hold a fetch while less than ``linger_min_bytes`` is waiting "
+            "(fetch.max.wait.ms). At a trickle, documents then go to Elasticsearch a few per request "
+            "instead of one; with a backlog, fetches return at once. 0: no wait."
+        ),
+    )
+    linger_min_bytes: int = Field(
+        default=256 * 1024,
+        ge=1,
+        description="Bytes a fetch waits for, up to ``linger_ms`` (fetch.min.bytes).",
+    )
     bulk_max_bytes: int = Field(
         default=10 * 1024 * 1024,
         ge=1024,

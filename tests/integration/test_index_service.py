@@ -12,18 +12,23 @@ from __future__ import annotations
 import copy
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from elasticsearch import ApiError, BadRequestError, Elasticsearch
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.articles import EnricherRun
 from schemas.search_index import ALIAS, INDEX, TEMPLATE_NAME, index_template
@@ -209,44 +214,40 @@ def pin_group_at_end(settings: KafkaSettings, group_id: str, topic: str) -> None
         consumer.close(autocommit=False)
 
 
-def wait_until(condition: Any, timeout_s: float, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if process.poll() is not None:
-            pytest.fail(f"service exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
-        if time.monotonic() > deadline:
-            pytest.fail(
-                f"condition not met within {timeout_s}s; service log:\n{log_path.read_text()[-4000:]}"
-            )
-        time.sleep(0.5)
+@dataclass
+class IndexService:
+    """``python -m services.index`` as a subprocess under a test's own consumer group."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+    def fail_if_exited(self) -> None:
+        if self.process.poll() is not None:
+            pytest.fail(f"service exited with {self.process.returncode}:\n{self.log_tail()}")
+
+    def wait_until(self, condition: Callable[[], bool], timeout_s: float, interval_s: float = 0.5) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            self.fail_if_exited()
+            if time.monotonic() > deadline:
+                pytest.fail(f"condition not met within {timeout_s}s; service log:\n{self.log_tail()}")
+            time.sleep(interval_s)
+
+    def stop(self) -> str:
+        """SIGTERM; check a clean exit and return the whole log."""
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=60) == 0, self.log_tail()
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def test_service_indexes_from_kafka_and_commits_on_sigterm(
-    real_index: Elasticsearch, endpoints: Any, kafka_settings: KafkaSettings, tmp_path: Path
-) -> None:
-    command = [sys.executable, "-m", "services.index"]
-    searchable_after_s = run_service_and_check(
-        real_index, endpoints.es_url, kafka_settings, tmp_path, command, ALIAS
-    )
-    print(f"50 events searchable {searchable_after_s:.1f}s after producing")
-
-
-def run_service_and_check(
-    es: Elasticsearch,
-    es_url: str,
-    kafka_settings: KafkaSettings,
-    tmp_path: Path,
-    command: list[str],
-    alias: str,
-) -> float:
-    """Produce 50 events, wait until the service made them searchable in ``alias``, stop it with
-    SIGTERM, check it exited cleanly and committed past every event; return the seconds to searchable."""
-    group_id = f"newswire-index-test-{uuid.uuid4().hex[:12]}"
-    ensure_topics(kafka_settings, pipeline_topics(TopicSettings()))
-    pin_group_at_end(kafka_settings, group_id, TOPICS.enriched)
-    events = [enriched_event(enriched_article(**story)) for story in bbc_articles(50)]
-    ids = [event.article.id for event in events]
-    log_path = tmp_path / "index-service.log"
+@contextmanager
+def index_service(
+    tmp_path: Path, es_url: str, kafka_settings: KafkaSettings, group_id: str, **settings: str
+) -> Iterator[IndexService]:
+    """Run the service (``settings``: ``NEWSWIRE_INDEX_*`` without the prefix); kill it if left running."""
     env = {
         **os.environ,
         "NEWSWIRE_INDEX_GROUP_ID": group_id,
@@ -254,35 +255,79 @@ def run_service_and_check(
         "NEWSWIRE_ES_URL": es_url,
         "NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
         "NEWSWIRE_INDEX_LOG_JSON": "true",
+        **{f"NEWSWIRE_INDEX_{name.upper()}": value for name, value in settings.items()},
     }
-    admin = KafkaAdminClient(**kafka_settings.client_config(), client_id="newswire-index-test")
+    log_path = tmp_path / f"index-service-{group_id}.log"
     with log_path.open("wb") as log_file:
-        service = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stderr=log_file, stdout=log_file)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.index"],
+            cwd=REPO_ROOT,
+            env=env,
+            stderr=log_file,
+            stdout=log_file,
+        )
     try:
-        producer = KafkaProducer(**kafka_settings.client_config(), acks="all")
-        futures = [
-            producer.send(
-                TOPICS.enriched,
-                key=event.article.id.encode(),
-                value=event_bytes(event),
-                headers=[
-                    (TRACE_HEADER, event.trace_id.encode()),
-                    (ARTICLE_HEADER, event.article.id.encode()),
-                ],
+        yield IndexService(process, log_path)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def new_group(kafka_settings: KafkaSettings) -> str:
+    """A consumer group of ``articles.enriched`` that starts at the topic's current end."""
+    group_id = f"newswire-index-test-{uuid.uuid4().hex[:12]}"
+    ensure_topics(kafka_settings, pipeline_topics(TopicSettings()))
+    pin_group_at_end(kafka_settings, group_id, TOPICS.enriched)
+    return group_id
+
+
+def delete_documents(es: Elasticsearch, alias: str, ids: list[str]) -> None:
+    # By id: _delete_by_query needs the reindex module, which a slim cluster may lack.
+    es.bulk(operations=[{"delete": {"_index": alias, "_id": doc_id}} for doc_id in ids], refresh=True)
+
+
+def produce_events(kafka_settings: KafkaSettings, events: list[Any], *, every_s: float = 0.0) -> list[Any]:
+    """Produce ``events`` to ``articles.enriched``, one at a time ``every_s`` apart if set; their metadata."""
+    producer = KafkaProducer(**kafka_settings.client_config(), acks="all")
+    try:
+        futures = []
+        for event in events:
+            futures.append(
+                producer.send(
+                    TOPICS.enriched,
+                    key=event.article.id.encode(),
+                    value=event_bytes(event),
+                    headers=[
+                        (TRACE_HEADER, event.trace_id.encode()),
+                        (ARTICLE_HEADER, event.article.id.encode()),
+                    ],
+                )
             )
-            for event in events
-        ]
+            if every_s:
+                producer.flush()
+                time.sleep(every_s)
         producer.flush()
-        produced = [future.get(timeout=30) for future in futures]
+        return [future.get(timeout=30) for future in futures]
+    finally:
         producer.close()
 
-        started = time.monotonic()
-        wait_until(lambda: count_ids_once_created(es, alias, ids) == len(ids), 120, service, log_path)
-        searchable_after_s = time.monotonic() - started
 
-        service.send_signal(signal.SIGTERM)
-        assert service.wait(timeout=60) == 0, log_path.read_text()[-4000:]
-        assert '"worker stopped"' in log_path.read_text()
+def test_service_indexes_from_kafka_and_commits_on_sigterm(
+    real_index: Elasticsearch, endpoints: Any, kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    """50 events become searchable; SIGTERM exits cleanly with every event's offset committed."""
+    group_id = new_group(kafka_settings)
+    events = [enriched_event(enriched_article(**story)) for story in bbc_articles(50)]
+    ids = [event.article.id for event in events]
+    admin = KafkaAdminClient(**kafka_settings.client_config(), client_id="newswire-index-test")
+    try:
+        with index_service(tmp_path, endpoints.es_url, kafka_settings, group_id) as service:
+            produced = produce_events(kafka_settings, events)
+            started = time.monotonic()
+            service.wait_until(lambda: count_ids_once_created(real_index, ALIAS, ids) == len(ids), 120)
+            print(f"50 events searchable {time.monotonic() - started:.1f}s after producing")
+            assert '"worker stopped"' in service.stop()
 
         committed = admin.list_group_offsets({group_id: None})[group_id]
         for record in produced:
@@ -291,17 +336,68 @@ def run_service_and_check(
             assert committed[tp].offset > record.offset, (
                 f"{tp} committed {committed[tp].offset}, record {record.offset}"
             )
-        return searchable_after_s
     finally:
-        if service.poll() is None:
-            service.kill()
-            service.wait()
-        # Deleted by id: _delete_by_query needs the reindex module, which a slim cluster may lack.
-        es.bulk(operations=[{"delete": {"_index": alias, "_id": doc_id}} for doc_id in ids], refresh=True)
+        delete_documents(real_index, ALIAS, ids)
         try:
             admin.delete_groups([group_id])
         finally:
             admin.close()
+
+
+def test_service_lingers_at_a_trickle_so_documents_share_bulk_requests(
+    real_index: Elasticsearch, endpoints: Any, kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    """40 events 25 ms apart: with the default 200 ms linger they go in a few bulk requests, not 40.
+
+    Each bulk request and offset commit has a fixed cost; one per document at a trickle is what
+    the linger avoids (bench/speed measures the CPU it saves).
+    """
+    group_id = new_group(kafka_settings)
+    events = [enriched_event(enriched_article(**story)) for story in bbc_articles(40)]
+    ids = [event.article.id for event in events]
+    port = free_port()
+    metrics_url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        with index_service(
+            tmp_path, endpoints.es_url, kafka_settings, group_id, metrics_port=str(port)
+        ) as service:
+            # Ready means the consumer joined its group: a trickle produced before would be a backlog.
+            service.wait_until(lambda: _ready(f"http://127.0.0.1:{port}/readyz"), 120)
+            produce_events(kafka_settings, events, every_s=0.025)
+            service.wait_until(lambda: count_ids_once_created(real_index, ALIAS, ids) == len(ids), 120)
+            requests, documents = _bulk_requests_and_documents(metrics_url)
+            service.stop()
+        assert documents == len(events), f"{documents} documents in bulk requests, {len(events)} produced"
+        assert requests <= len(events) / 4, f"{requests} bulk requests for {len(events)} trickled events"
+    finally:
+        delete_documents(real_index, ALIAS, ids)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _bulk_requests_and_documents(metrics_url: str) -> tuple[float, float]:
+    response = httpx.get(metrics_url, timeout=5)
+    response.raise_for_status()
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name.startswith("newswire_index_bulk_documents")
+    }
+    return samples.get("newswire_index_bulk_documents_count", 0.0), samples.get(
+        "newswire_index_bulk_documents_sum", 0.0
+    )
 
 
 def _refresh_interval(es: Elasticsearch) -> str | None:
@@ -313,54 +409,28 @@ def test_service_catches_up_on_a_backlog_with_a_longer_refresh_then_restores_it(
     real_index: Elasticsearch, endpoints: Any, kafka_settings: KafkaSettings, tmp_path: Path
 ) -> None:
     """A backlog above NEWSWIRE_INDEX_CATCH_UP_LAG: refresh every 30 s while behind, 1 s after."""
-    group_id = f"newswire-index-test-{uuid.uuid4().hex[:12]}"
-    ensure_topics(kafka_settings, pipeline_topics(TopicSettings()))
-    pin_group_at_end(kafka_settings, group_id, TOPICS.enriched)
+    group_id = new_group(kafka_settings)
     events = [enriched_event(enriched_article(**story)) for story in bbc_articles(1000)]
     ids = [event.article.id for event in events]
-    producer = KafkaProducer(**kafka_settings.client_config(), acks="all")
-    for event in events:
-        producer.send(TOPICS.enriched, key=event.article.id.encode(), value=event_bytes(event))
-    producer.flush()
-    producer.close()
+    produce_events(kafka_settings, events)
     assert _refresh_interval(real_index) == "1s"
 
-    log_path = tmp_path / "index-service.log"
-    env = {
-        **os.environ,
-        "NEWSWIRE_INDEX_GROUP_ID": group_id,
-        "NEWSWIRE_INDEX_METRICS_PORT": "0",
-        "NEWSWIRE_INDEX_MAX_BATCH": "20",
-        "NEWSWIRE_INDEX_CATCH_UP_LAG": "100",
-        "NEWSWIRE_ES_URL": endpoints.es_url,
-        "NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
-    }
     seen: set[str | None] = set()
-    with log_path.open("wb") as log_file:
-        service = subprocess.Popen(
-            [sys.executable, "-m", "services.index"], cwd=REPO_ROOT, env=env, stderr=log_file, stdout=log_file
-        )
     try:
+        with index_service(
+            tmp_path, endpoints.es_url, kafka_settings, group_id, max_batch="20", catch_up_lag="100"
+        ) as service:
+            # Sampled often: with a fast cluster the catch-up lasts about a second.
+            def all_searchable() -> bool:
+                seen.add(_refresh_interval(real_index))
+                return count_ids_once_created(real_index, ALIAS, ids) == len(ids)
 
-        # Sampled often: with a fast cluster the catch-up lasts about a second.
-        deadline = time.monotonic() + 180
-        while count_ids_once_created(real_index, ALIAS, ids) < len(ids):
-            seen.add(_refresh_interval(real_index))
-            if service.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"not all searchable; service log:\n{log_path.read_text()[-4000:]}")
-            time.sleep(0.02)
-        service.send_signal(signal.SIGTERM)
-        assert service.wait(timeout=60) == 0, log_path.read_text()[-4000:]
-        log_text = log_path.read_text()
+            service.wait_until(all_searchable, 180, interval_s=0.02)
+            log_text = service.stop()
         assert '"catch-up mode on"' in log_text and '"catch-up mode off"' in log_text, log_text[-4000:]
         assert "30s" in seen, f"refresh intervals seen while catching up: {seen}"
         assert _refresh_interval(real_index) == "1s"
     finally:
-        if service.poll() is None:
-            service.kill()
-            service.wait()
         if _refresh_interval(real_index) != "1s":
             real_index.indices.put_settings(index=ALIAS, settings={"index": {"refresh_interval": "1s"}})
-        real_index.bulk(
-            operations=[{"delete": {"_index": ALIAS, "_id": doc_id}} for doc_id in ids], refresh=True
-        )
+        delete_documents(real_index, ALIAS, ids)

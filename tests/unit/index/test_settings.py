@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from services.index.app import fetch_linger
 from services.index.settings import Settings
 
 
@@ -36,3 +37,15 @@ def test_nonsense_batch_size_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
 
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_linger_becomes_the_consumers_fetch_wait() -> None:
+    assert fetch_linger(Settings(linger_ms=200, linger_min_bytes=4096)) == {
+        "fetch_min_bytes": 4096,
+        "fetch_max_wait_ms": 200,
+    }
+
+
+def test_no_linger_returns_fetches_on_the_first_record_without_polling_in_a_busy_loop() -> None:
+    # fetch.max.wait.ms 0 with nothing to read would answer every fetch at once, empty.
+    assert fetch_linger(Settings(linger_ms=0)) == {"fetch_min_bytes": 1, "fetch_max_wait_ms": 500}
