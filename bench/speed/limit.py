@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from elasticsearch import helpers
@@ -28,6 +28,8 @@ from schemas.search_index import document_from
 log = logging.getLogger(__name__)
 
 Document = tuple[str, dict[str, Any]]
+#: Cumulative CPU seconds of the processes worth accounting for, by label.
+CpuProbe = Callable[[], dict[str, float]]
 
 
 def documents_from(records: Sequence[Record]) -> list[Document]:
@@ -47,19 +49,33 @@ class Trial:
     documents: int
     seconds_to_searchable: float
     per_s: float
+    #: CPU milliseconds per document of each probed process over the load (empty without a probe).
+    cpu_ms_per_doc: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def run_trial(
-    es_url: str, documents: Sequence[Document], *, chunk_size: int, threads: int, refresh: str, index: str
+    es_url: str,
+    documents: Sequence[Document],
+    *,
+    chunk_size: int,
+    threads: int,
+    refresh: str,
+    index: str,
+    cpu: CpuProbe | None = None,
 ) -> Trial:
-    """Load ``documents`` into a fresh ``index``; time it until every one is searchable."""
+    """Load ``documents`` into a fresh ``index``; time it until every one is searchable.
+
+    With ``cpu``, the trial also reports what the load cost each probed process per document, so
+    that L's own cost can be set beside the index service's (the grid's many small loads would blur it).
+    """
     es = es_tools.client(es_url, fast_json=True)
     try:
         es_tools.create_like_articles(es, index, refresh)
         actions = _actions(documents, index)
+        cpu_before = cpu() if cpu else {}
         started = time.monotonic()
         results = (
             helpers.streaming_bulk(es, actions, chunk_size=chunk_size, max_retries=3, raise_on_error=True)
@@ -82,6 +98,7 @@ def run_trial(
         while es_tools.count(es, index) < len(documents):
             time.sleep(0.05)
         seconds = time.monotonic() - started
+        cpu_after = cpu() if cpu else {}
         return Trial(
             chunk_size=chunk_size,
             threads=threads,
@@ -89,6 +106,11 @@ def run_trial(
             documents=len(documents),
             seconds_to_searchable=round(seconds, 3),
             per_s=round(len(documents) / seconds, 1),
+            cpu_ms_per_doc={
+                label: round(1000 * (cpu_after[label] - cpu_before[label]) / len(documents), 3)
+                for label in cpu_after
+                if label in cpu_before
+            },
         )
     finally:
         es_tools.delete_index(es, index)
@@ -104,6 +126,7 @@ def tune(
     thread_counts: Sequence[int],
     refresh_intervals: Sequence[str],
     finalists: int = 2,
+    cpu: CpuProbe | None = None,
 ) -> tuple[Trial, Trial, list[Trial], list[Trial]]:
     """Grid on a sample, then the best configurations on every document.
 
@@ -146,6 +169,7 @@ def tune(
             threads=trial.threads,
             refresh=trial.refresh_during_load,
             index="bench-limit",
+            cpu=cpu,
         )
         for trial in chosen
     ]

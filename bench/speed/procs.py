@@ -132,6 +132,16 @@ class ResourceMonitor:
                 self._sample_one(label, watched)
             return {label: Usage(w.usage.peak_rss_bytes, w.usage.cpu_s) for label, w in self._watched.items()}
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """Cumulative CPU seconds of every watched process, by label (sampled now)."""
+        with self._lock:
+            watched = list(self._watched.items())
+        seconds = {}
+        for label, entry in watched:
+            with contextlib.suppress(psutil.Error):
+                seconds[label] = _cpu_seconds(entry.process)
+        return seconds
+
     def load(self) -> dict[str, float | None]:
         """The window's mean 1-minute load average and mean busy share of all cores (percent)."""
         with self._lock:
