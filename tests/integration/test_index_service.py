@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,14 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from elasticsearch import ApiError, BadRequestError, Elasticsearch
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.articles import EnricherRun
+from schemas.envelope import ArticleEnriched
 from schemas.search_index import ALIAS, INDEX, TEMPLATE_NAME, index_template
 from schemas.topics import TOPICS
 from services.index.bootstrap import ensure_index
@@ -38,6 +36,7 @@ from services.index.handler import IndexHandler
 from services.runtime.kafka import ensure_topics, pipeline_topics
 from services.runtime.messages import ARTICLE_HEADER, TRACE_HEADER, Dropped, Emitted, Rejected, TransientError
 from services.runtime.settings import KafkaSettings, TopicSettings
+from tests.integration.endpoints import free_port, ready, scrape, value
 from tests.unit.index.factories import enriched_article, enriched_event, event_bytes, message
 
 pytestmark = pytest.mark.integration
@@ -99,6 +98,12 @@ def bbc_articles(count: int) -> list[dict[str, Any]]:
     return stories
 
 
+def bbc_events(count: int) -> tuple[list[ArticleEnriched], list[str]]:
+    """``count`` enriched events of real stories, and their article ids."""
+    events = [enriched_event(enriched_article(**story)) for story in bbc_articles(count)]
+    return events, [event.article.id for event in events]
+
+
 def count_ids(es: Elasticsearch, index: str, ids: list[str]) -> int:
     return int(es.count(index=index, query={"ids": {"values": ids}})["count"])
 
@@ -113,14 +118,13 @@ def count_ids_once_created(es: Elasticsearch, index: str, ids: list[str]) -> int
 
 
 def test_handler_indexes_a_batch(es: Elasticsearch, test_alias: str) -> None:
-    events = [enriched_event(enriched_article(**story)) for story in bbc_articles(20)]
+    events, ids = bbc_events(20)
     handler = IndexHandler(es, alias=test_alias)
 
     outcomes = handler.process([message(event, offset) for offset, event in enumerate(events)])
 
     assert outcomes == [Emitted((), event.article.id, event.trace_id) for event in events]
     es.indices.refresh(index=test_alias)
-    ids = [event.article.id for event in events]
     assert count_ids(es, test_alias, ids) == len(events)
     sample = events[3]
     stored = es.get(index=test_alias, id=sample.article.id)["_source"]
@@ -287,7 +291,9 @@ def delete_documents(es: Elasticsearch, alias: str, ids: list[str]) -> None:
     es.bulk(operations=[{"delete": {"_index": alias, "_id": doc_id}} for doc_id in ids], refresh=True)
 
 
-def produce_events(kafka_settings: KafkaSettings, events: list[Any], *, every_s: float = 0.0) -> list[Any]:
+def produce_events(
+    kafka_settings: KafkaSettings, events: list[ArticleEnriched], *, every_s: float = 0.0
+) -> list[Any]:
     """Produce ``events`` to ``articles.enriched``, one at a time ``every_s`` apart if set; their metadata."""
     producer = KafkaProducer(**kafka_settings.client_config(), acks="all")
     try:
@@ -318,8 +324,7 @@ def test_service_indexes_from_kafka_and_commits_on_sigterm(
 ) -> None:
     """50 events become searchable; SIGTERM exits cleanly with every event's offset committed."""
     group_id = new_group(kafka_settings)
-    events = [enriched_event(enriched_article(**story)) for story in bbc_articles(50)]
-    ids = [event.article.id for event in events]
+    events, ids = bbc_events(50)
     admin = KafkaAdminClient(**kafka_settings.client_config(), client_id="newswire-index-test")
     try:
         with index_service(tmp_path, endpoints.es_url, kafka_settings, group_id) as service:
@@ -353,51 +358,25 @@ def test_service_lingers_at_a_trickle_so_documents_share_bulk_requests(
     the linger avoids (bench/speed measures the CPU it saves).
     """
     group_id = new_group(kafka_settings)
-    events = [enriched_event(enriched_article(**story)) for story in bbc_articles(40)]
-    ids = [event.article.id for event in events]
+    events, ids = bbc_events(40)
     port = free_port()
-    metrics_url = f"http://127.0.0.1:{port}/metrics"
+    metrics_url = f"http://127.0.0.1:{port}"
     try:
         with index_service(
             tmp_path, endpoints.es_url, kafka_settings, group_id, metrics_port=str(port)
         ) as service:
             # Ready means the consumer joined its group: a trickle produced before would be a backlog.
-            service.wait_until(lambda: _ready(f"http://127.0.0.1:{port}/readyz"), 120)
+            service.wait_until(lambda: ready(metrics_url), 120)
             produce_events(kafka_settings, events, every_s=0.025)
             service.wait_until(lambda: count_ids_once_created(real_index, ALIAS, ids) == len(ids), 120)
-            requests, documents = _bulk_requests_and_documents(metrics_url)
+            samples = scrape(metrics_url)
+            requests = value(samples, "newswire_index_bulk_documents_count")
+            documents = value(samples, "newswire_index_bulk_documents_sum")
             service.stop()
         assert documents == len(events), f"{documents} documents in bulk requests, {len(events)} produced"
         assert requests <= len(events) / 4, f"{requests} bulk requests for {len(events)} trickled events"
     finally:
         delete_documents(real_index, ALIAS, ids)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _bulk_requests_and_documents(metrics_url: str) -> tuple[float, float]:
-    response = httpx.get(metrics_url, timeout=5)
-    response.raise_for_status()
-    samples = {
-        sample.name: sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-        if sample.name.startswith("newswire_index_bulk_documents")
-    }
-    return samples.get("newswire_index_bulk_documents_count", 0.0), samples.get(
-        "newswire_index_bulk_documents_sum", 0.0
-    )
 
 
 def _refresh_interval(es: Elasticsearch) -> str | None:
@@ -410,8 +389,7 @@ def test_service_catches_up_on_a_backlog_with_a_longer_refresh_then_restores_it(
 ) -> None:
     """A backlog above NEWSWIRE_INDEX_CATCH_UP_LAG: refresh every 30 s while behind, 1 s after."""
     group_id = new_group(kafka_settings)
-    events = [enriched_event(enriched_article(**story)) for story in bbc_articles(1000)]
-    ids = [event.article.id for event in events]
+    events, ids = bbc_events(1000)
     produce_events(kafka_settings, events)
     assert _refresh_interval(real_index) == "1s"
 

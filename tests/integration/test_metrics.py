@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,6 @@ import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.search_index import ALIAS
 from schemas.topics import TOPICS
@@ -36,6 +34,7 @@ from services.index.bootstrap import ensure_index
 from services.runtime.kafka import end_offsets, ensure_topics, pipeline_topics
 from services.runtime.messages import TRACE_HEADER
 from services.runtime.settings import KafkaSettings, TopicSettings
+from tests.integration.endpoints import Samples, free_port, ready, scrape, value
 
 pytestmark = pytest.mark.integration
 
@@ -64,26 +63,9 @@ class Pipeline:
     env: dict[str, str]
     services: dict[str, Service] = field(default_factory=dict)
 
-    def scrape(self, name: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-        """``{(sample name, sorted labels): value}`` from the service's ``/metrics``."""
-        response = httpx.get(f"{self.services[name].metrics_url}/metrics", timeout=5)
-        response.raise_for_status()
-        return {
-            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(response.text)
-            for sample in family.samples
-        }
-
-
-def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
-    """The sample's value, 0 when the series does not exist (yet)."""
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    def scrape(self, name: str) -> Samples:
+        """Every sample of the service's ``/metrics``."""
+        return scrape(self.services[name].metrics_url)
 
 
 def commit_at_end(kafka: KafkaSettings, group_id: str, topic: str) -> None:
@@ -108,13 +90,6 @@ def wait_for(predicate: Callable[[], Any], what: str, timeout_s: float, pipeline
         time.sleep(0.5)
     logs = "\n".join(f"--- {s.name}\n{s.log_tail()}" for s in pipeline.services.values())
     pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}\n{logs}")
-
-
-def ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @contextmanager
