@@ -17,6 +17,66 @@ class FailureStage(StrEnum):
     INDEX = "index"
 
 
+class FailureReason(StrEnum):
+    """Why a record was dead-lettered: the stable codes of ``DeadLetter.reason``, for every stage.
+
+    Each code's one-line meaning is in :data:`FAILURE_REASON_MEANINGS`. README's table of reasons is
+    generated from it (``python3 -m schemas.readme``) and a unit test keeps the two
+    in step.
+    """
+
+    # Any stage: the record itself.
+    EMPTY = "empty"
+    EMPTY_MESSAGE = "empty_message"
+    TOO_LARGE = "too_large"
+    INVALID_ENCODING = "invalid_encoding"
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    VALIDATION_FAILED = "validation_failed"
+    UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    # Ingest: a submission that parses but cannot become an article.
+    MISSING_TITLE = "missing_title"
+    MISSING_BODY = "missing_body"
+    TOO_LONG = "too_long"
+    IMPLAUSIBLE_DATE = "implausible_date"
+    # Enrich and index: processing a valid event failed for good.
+    ENRICH_FAILED = "enrich_failed"
+    OUTPUT_TOO_LARGE = "output_too_large"
+    ES_REJECTED = "es_rejected"
+    UNHANDLED_ERROR = "unhandled_error"
+    # Operators.
+    SKIPPED_BY_OPERATOR = "skipped_by_operator"
+
+    @property
+    def meaning(self) -> str:
+        return FAILURE_REASON_MEANINGS[self]
+
+
+#: One line per reason: what it means, for the docs and ``newswire dlq``.
+FAILURE_REASON_MEANINGS: dict[FailureReason, str] = {
+    FailureReason.EMPTY: "ingest: the submission has no content, or only whitespace and control characters",
+    FailureReason.EMPTY_MESSAGE: "enrich/index: the record has no value (a tombstone) or an empty one",
+    FailureReason.TOO_LARGE: "ingest: the submission is over the configured message size limit",
+    FailureReason.INVALID_ENCODING: "ingest: the bytes are not valid in the declared (or an unknown) charset",
+    FailureReason.INVALID_JSON: "the value is not JSON (or JSON nested too deep to parse)",
+    FailureReason.NOT_AN_OBJECT: "ingest: the JSON is not an object (an array, a string, a number...)",
+    FailureReason.VALIDATION_FAILED: (
+        "the JSON does not match the contract: a missing or invalid field, a limit broken, "
+        "not an object, or an event of another type than the topic carries"
+    ),
+    FailureReason.UNSUPPORTED_SCHEMA_VERSION: "the schema_version has a major this service cannot read",
+    FailureReason.MISSING_TITLE: "ingest: no headline found",
+    FailureReason.MISSING_BODY: "ingest: no body text found after the headline",
+    FailureReason.TOO_LONG: "ingest: title, paragraph count or body over the configured limits",
+    FailureReason.IMPLAUSIBLE_DATE: "ingest: published_at or updated_at too far in the past or the future",
+    FailureReason.ENRICH_FAILED: "enrich: an enricher raised on this article",
+    FailureReason.OUTPUT_TOO_LARGE: "enrich: the enriched event is larger than the broker accepts",
+    FailureReason.ES_REJECTED: "index: Elasticsearch refused the document for good (a mapping or size error)",
+    FailureReason.UNHANDLED_ERROR: "a bug: the service raised on this record; quarantined, not retried",
+    FailureReason.SKIPPED_BY_OPERATOR: "an operator dead-lettered the record a consumer group was stuck on",
+}
+
+
 class SourceRecord(BaseModel):
     """Where the failed message was read from."""
 
@@ -33,15 +93,18 @@ class SourceRecord(BaseModel):
 class DeadLetter(EventEnvelope):
     """A message a stage could not process, on ``articles.dlq``.
 
-    ``reason`` is a stable machine-readable code (e.g. ``invalid_json``, ``validation_failed``,
-    ``es_rejected``); ``detail`` is for humans. ``payload_b64`` holds the original message value,
-    cut to ``payload_max_bytes`` (``payload_truncated`` says so), so the event can be replayed.
+    ``reason`` is a stable machine-readable code (:class:`FailureReason`); ``detail`` is for humans.
+    ``payload_b64`` holds the original message value, cut to ``payload_max_bytes``
+    (``payload_truncated`` says so), so the event can be replayed.
     """
 
     event_type: ClassVar[str] = "article.dead_lettered"
     type: Literal["article.dead_lettered"] = "article.dead_lettered"
     stage: FailureStage
-    reason: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    reason: FailureReason = Field(
+        description="Why the record was dead-lettered, a stable code: "
+        + "; ".join(f"{reason}: {meaning}" for reason, meaning in FAILURE_REASON_MEANINGS.items())
+    )
     detail: str = Field(max_length=10_000)
     article_id: str | None = None
     source_record: SourceRecord
@@ -57,3 +120,23 @@ class DeadLetter(EventEnvelope):
         """Base64 of at most ``max_bytes`` of ``raw``, its full size, and whether it was cut."""
         kept = raw[:max_bytes]
         return base64.b64encode(kept).decode("ascii"), len(raw), len(kept) < len(raw)
+
+
+README_MARKERS = ("<!-- failure-reasons:start -->", "<!-- failure-reasons:end -->")
+
+
+def failure_reasons_markdown() -> str:
+    """The Markdown table of every :class:`FailureReason` and its meaning, as README shows it."""
+    rows = [f"| `{reason}` | {FAILURE_REASON_MEANINGS[reason]} |" for reason in FailureReason]
+    return "\n".join(["| reason | meaning |", "| --- | --- |", *rows])
+
+
+def with_failure_reasons(document: str) -> str:
+    """``document`` with the text between :data:`README_MARKERS` replaced by the current table."""
+    start, end = README_MARKERS
+    head, found_start, rest = document.partition(start)
+    _, found_end, tail = rest.partition(end)
+    if not (found_start and found_end):
+        raise ValueError(f"the document has no {start} ... {end} block")
+    return f"{head}{start}\n{failure_reasons_markdown()}\n{end}{tail}"
+

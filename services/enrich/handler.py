@@ -18,7 +18,7 @@ import orjson
 from pydantic import ValidationError
 
 from schemas.articles import Article, EnrichedArticle
-from schemas.dead_letter import FailureStage
+from schemas.dead_letter import FailureReason, FailureStage
 from schemas.envelope import (
     SCHEMA_MAJOR,
     ArticleEnriched,
@@ -53,14 +53,14 @@ def handle(message: Message, enrich_article: Enrich = enrich) -> Outcome:
     """Validate one ``articles.ingested`` record and enrich its article."""
     header_trace_id = _usable_trace_id(message.header(TRACE_HEADER))
     if not message.value:
-        return Rejected("empty_message", "the record has no value", trace_id=header_trace_id)
+        return Rejected(FailureReason.EMPTY_MESSAGE, "the record has no value", trace_id=header_trace_id)
     try:
         data = orjson.loads(message.value)
     except orjson.JSONDecodeError as exc:
-        return Rejected("invalid_json", f"not JSON: {exc}", trace_id=header_trace_id)
+        return Rejected(FailureReason.INVALID_JSON, f"not JSON: {exc}", trace_id=header_trace_id)
     if not isinstance(data, dict):
         return Rejected(
-            "validation_failed",
+            FailureReason.VALIDATION_FAILED,
             f"expected a JSON object, got {type(data).__name__}",
             trace_id=header_trace_id,
         )
@@ -69,7 +69,7 @@ def handle(message: Message, enrich_article: Enrich = enrich) -> Outcome:
     major = _VERSION.match(version) if isinstance(version, str) else None
     if major and int(major.group(1)) != SCHEMA_MAJOR:
         return Rejected(
-            "unsupported_schema_version",
+            FailureReason.UNSUPPORTED_SCHEMA_VERSION,
             f"schema_version {version!r}; this service reads major {SCHEMA_MAJOR}",
             article_id,
             trace_id,
@@ -77,13 +77,13 @@ def handle(message: Message, enrich_article: Enrich = enrich) -> Outcome:
     try:
         event = ArticleIngested.model_validate(data)
     except ValidationError as exc:
-        return Rejected("validation_failed", str(exc), article_id, trace_id)
+        return Rejected(FailureReason.VALIDATION_FAILED, str(exc), article_id, trace_id)
     article_id, trace_id = event.article.id, event.trace_id
     try:
         enriched = enrich_article(event.article)
     except Exception as exc:
         log.exception("enrichment failed", extra={"article_id": article_id, "trace_id": trace_id})
-        return Rejected("enrich_failed", f"{type(exc).__name__}: {exc}", article_id, trace_id)
+        return Rejected(FailureReason.ENRICH_FAILED, f"{type(exc).__name__}: {exc}", article_id, trace_id)
     output = ArticleEnriched(**new_envelope_fields(PRODUCER, trace_id), article=enriched)
     record = Emit(
         TOPICS.enriched,
@@ -104,7 +104,7 @@ def process_event(
     except Exception as exc:  # a bug in handle() must not stop the stream: quarantine the record
         log.exception("handler failed", extra=_position(message))
         outcome = Rejected(
-            "unhandled_error",
+            FailureReason.UNHANDLED_ERROR,
             f"{type(exc).__name__}: {exc}",
             trace_id=_usable_trace_id(message.header(TRACE_HEADER)),
         )
@@ -138,7 +138,7 @@ def output_too_large(message: Message, record: Emit, error: str, payload_max_byt
     ``payload_max_bytes`` should be small enough for any broker's limit, or this one is refused too.
     """
     rejection = Rejected(
-        "output_too_large",
+        FailureReason.OUTPUT_TOO_LARGE,
         f"{len(record.value)} byte record for {record.topic} refused: {error}",
         message.header(ARTICLE_HEADER) or (record.key.decode("utf-8", "replace") if record.key else None),
         _usable_trace_id(dict(record.headers).get(TRACE_HEADER, b"").decode("utf-8", "replace")),

@@ -21,6 +21,7 @@ import orjson
 from elasticsearch import ApiError, TransportError
 from pydantic import ValidationError
 
+from schemas.dead_letter import FailureReason
 from schemas.envelope import SCHEMA_MAJOR, ArticleEnriched
 from schemas.search_index import ALIAS, document_from
 from services.runtime import metrics
@@ -176,7 +177,7 @@ class IndexHandler:
             except Exception as exc:
                 # One odd message must not stall the partition: quarantine it like MessageHandler does.
                 log.exception("could not prepare a message", extra={"offset": message.offset})
-                decided[position] = Rejected("unhandled_error", f"{type(exc).__name__}: {exc}")
+                decided[position] = Rejected(FailureReason.UNHANDLED_ERROR, f"{type(exc).__name__}: {exc}")
                 continue
             current = latest.get(pending.article_id)
             if current is not None and current.revision > pending.revision:
@@ -250,7 +251,10 @@ class IndexHandler:
                         done.append((entry, Dropped("stale_revision", entry.article_id)))
                     elif result is ItemResult.PERMANENT:
                         rejection = Rejected(
-                            "es_rejected", describe_item_error(item), entry.article_id, entry.trace_id
+                            FailureReason.ES_REJECTED,
+                            describe_item_error(item),
+                            entry.article_id,
+                            entry.trace_id,
                         )
                         done.append((entry, rejection))
                     else:
@@ -345,10 +349,12 @@ def _parse_invalid_event(message: Message) -> ArticleEnriched | Rejected:
     try:
         payload = orjson.loads(message.value or b"")
     except orjson.JSONDecodeError as exc:
-        return Rejected("invalid_json", f"not JSON: {exc}", trace_id=trace_id)
+        return Rejected(FailureReason.INVALID_JSON, f"not JSON: {exc}", trace_id=trace_id)
     if not isinstance(payload, dict):
         return Rejected(
-            "validation_failed", f"expected a JSON object, got {type(payload).__name__}", trace_id=trace_id
+            FailureReason.VALIDATION_FAILED,
+            f"expected a JSON object, got {type(payload).__name__}",
+            trace_id=trace_id,
         )
     article = payload.get("article")
     article_id = (
@@ -359,7 +365,7 @@ def _parse_invalid_event(message: Message) -> ArticleEnriched | Rejected:
     version = payload.get("schema_version")
     if isinstance(version, str) and version.partition(".")[0] != str(SCHEMA_MAJOR):
         return Rejected(
-            "unsupported_schema_version",
+            FailureReason.UNSUPPORTED_SCHEMA_VERSION,
             f"schema_version {version!r}; this service reads major {SCHEMA_MAJOR}",
             article_id,
             trace_id,
@@ -367,7 +373,7 @@ def _parse_invalid_event(message: Message) -> ArticleEnriched | Rejected:
     try:
         return ArticleEnriched.model_validate(payload)
     except ValidationError as exc:
-        return Rejected("validation_failed", _summarize(exc), article_id, trace_id)
+        return Rejected(FailureReason.VALIDATION_FAILED, _summarize(exc), article_id, trace_id)
 
 
 def _summarize(exc: ValidationError) -> str:

@@ -8,6 +8,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.articles import MAX_BODY_CHARS, MAX_TITLE_CHARS, Article, ContentFormat, RawArticle
+from schemas.dead_letter import FailureReason
 from services.ingest.extracted import Extracted, as_utc, clean_inline
 from services.ingest.html_page import extract_from_html
 from services.ingest.identity import article_id, canonicalize_url, content_hash
@@ -79,7 +80,7 @@ def check_dates(
             continue
         if not limits.earliest_date <= as_utc(moment) <= latest:
             raise IngestRejection(
-                "implausible_date",
+                FailureReason.IMPLAUSIBLE_DATE,
                 f"{name} {moment.isoformat()} is outside {limits.earliest_date.date()}..{latest.isoformat()}",
             )
 
@@ -87,16 +88,18 @@ def check_dates(
 def check_sizes(article: Article, limits: ArticleLimits) -> None:
     if len(article.title) > limits.max_title_chars:
         raise IngestRejection(
-            "too_long", f"title has {len(article.title)} characters; the limit is {limits.max_title_chars}"
+            FailureReason.TOO_LONG,
+            f"title has {len(article.title)} characters; the limit is {limits.max_title_chars}",
         )
     if len(article.paragraphs) > limits.max_paragraphs:
         raise IngestRejection(
-            "too_long", f"{len(article.paragraphs)} paragraphs; the limit is {limits.max_paragraphs}"
+            FailureReason.TOO_LONG,
+            f"{len(article.paragraphs)} paragraphs; the limit is {limits.max_paragraphs}",
         )
     body_chars = sum(len(paragraph) for paragraph in article.paragraphs)
     if body_chars > limits.max_body_chars:
         raise IngestRejection(
-            "too_long", f"body has {body_chars} characters; the limit is {limits.max_body_chars}"
+            FailureReason.TOO_LONG, f"body has {body_chars} characters; the limit is {limits.max_body_chars}"
         )
 
 
@@ -149,10 +152,12 @@ def build_article(
     """Whitespace-normalized, id'd and hashed; rejects articles without a title or body."""
     title = clean_inline(found.title or "")
     if not title:
-        raise IngestRejection("missing_title", "no headline found: send 'title' or put it on the first line")
+        raise IngestRejection(
+            FailureReason.MISSING_TITLE, "no headline found: send 'title' or put it on the first line"
+        )
     paragraphs = [text for paragraph in found.paragraphs if (text := clean_inline(paragraph))]
     if not paragraphs:
-        raise IngestRejection("missing_body", "no body text found after the headline")
+        raise IngestRejection(FailureReason.MISSING_BODY, "no body text found after the headline")
     body = "\n\n".join(paragraphs)
     canonical_url = canonicalize_url(found.url) if found.url else None
     identifier, basis = article_id(canonical_url, title, body)
@@ -177,7 +182,7 @@ def build_article(
             ingested_at=as_utc(ingested_at),
         )
     except ValidationError as exc:
-        raise IngestRejection("validation_failed", describe_validation_error(exc)) from None
+        raise IngestRejection(FailureReason.VALIDATION_FAILED, describe_validation_error(exc)) from None
 
 
 def _optional(value: str | None) -> str | None:

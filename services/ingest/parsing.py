@@ -14,6 +14,7 @@ import orjson
 from pydantic import ValidationError
 
 from schemas.articles import RawArticle
+from schemas.dead_letter import FailureReason
 
 DEFAULT_MAX_MESSAGE_BYTES = 5 * 1024 * 1024
 
@@ -32,7 +33,7 @@ _SNIFF_CHARS = 20_000
 class IngestRejection(Exception):
     """A submission that can never become an article, with a stable ``reason`` code for the DLQ."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: FailureReason, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
@@ -67,12 +68,14 @@ def parse_submission(
     format; without one the text itself does.
     """
     if value is not None and len(value) > max_bytes:
-        raise IngestRejection("too_large", f"the message has {len(value)} bytes; the limit is {max_bytes}")
+        raise IngestRejection(
+            FailureReason.TOO_LARGE, f"the message has {len(value)} bytes; the limit is {max_bytes}"
+        )
     if not value or not value.strip():
-        raise IngestRejection("empty", "the message has no content")
+        raise IngestRejection(FailureReason.EMPTY, "the message has no content")
     text = strip_control_characters(decode(value, content_type))
     if not text.strip():
-        raise IngestRejection("empty", "the message holds only whitespace or control characters")
+        raise IngestRejection(FailureReason.EMPTY, "the message holds only whitespace or control characters")
 
     media_type = _media_type(content_type)
     if media_type in ("application/json", "text/json") or media_type.endswith("+json"):
@@ -91,7 +94,7 @@ def parse_submission(
         except orjson.JSONDecodeError:
             pass  # prose that happens to open with a bracket, e.g. "[Updated] ..."
         else:
-            raise IngestRejection("not_an_object", "expected a JSON object, got a JSON array")
+            raise IngestRejection(FailureReason.NOT_AN_OBJECT, "expected a JSON object, got a JSON array")
     if looks_like_html(text):
         return HtmlSubmission(text)
     return TextSubmission(text)
@@ -103,14 +106,16 @@ def decode(value: bytes, content_type: str | None = None) -> str:
     try:
         codec = codecs.lookup(charset).name
     except LookupError:
-        raise IngestRejection("invalid_encoding", f"unknown charset {charset!r} in content-type") from None
+        raise IngestRejection(
+            FailureReason.INVALID_ENCODING, f"unknown charset {charset!r} in content-type"
+        ) from None
     if codec == "utf-8":
         codec = "utf-8-sig"
     try:
         return value.decode(codec)
     except UnicodeDecodeError as exc:
         raise IngestRejection(
-            "invalid_encoding",
+            FailureReason.INVALID_ENCODING,
             f"not valid {charset.upper()}: {exc.reason} at byte {exc.start}",
         ) from None
 
@@ -134,13 +139,15 @@ def parse_json_article(text: str) -> RawArticle:
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise IngestRejection("invalid_json", f"not valid JSON: {exc}") from None
+        raise IngestRejection(FailureReason.INVALID_JSON, f"not valid JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise IngestRejection("not_an_object", f"expected a JSON object, got {_json_kind(document)}")
+        raise IngestRejection(
+            FailureReason.NOT_AN_OBJECT, f"expected a JSON object, got {_json_kind(document)}"
+        )
     try:
         return RawArticle.model_validate(document)
     except ValidationError as exc:
-        raise IngestRejection("validation_failed", describe_validation_error(exc)) from None
+        raise IngestRejection(FailureReason.VALIDATION_FAILED, describe_validation_error(exc)) from None
 
 
 def describe_validation_error(exc: ValidationError) -> str:

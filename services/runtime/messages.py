@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from schemas.dead_letter import FailureReason
+
 
 @dataclass(frozen=True)
 class Message:
@@ -45,7 +47,7 @@ class Emitted:
 class Rejected:
     """Quarantine: the message can never succeed as it is; dead-letter it and move on."""
 
-    reason: str
+    reason: FailureReason
     detail: str
     article_id: str | None = None
     trace_id: str | None = None

@@ -30,7 +30,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from schemas.dead_letter import FailureStage
+from schemas.dead_letter import FailureReason, FailureStage
 from services.runtime import metrics
 from services.runtime.dead_letters import dead_letter_record
 from services.runtime.messages import Dropped, Emit, Emitted, Message, Outcome, Rejected, TransientError
@@ -67,7 +67,7 @@ class MessageHandler:
                     "handler failed on a message",
                     extra={"topic": message.topic, "partition": message.partition, "offset": message.offset},
                 )
-                outcomes.append(Rejected("unhandled_error", f"{type(exc).__name__}: {exc}"))
+                outcomes.append(Rejected(FailureReason.UNHANDLED_ERROR, f"{type(exc).__name__}: {exc}"))
         return outcomes
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from schemas.dead_letter import DeadLetter, FailureStage
+from schemas.dead_letter import DeadLetter, FailureReason, FailureStage
 from services.runtime.kafka import committed_offsets, ensure_topics, make_consumer, make_producer
 from services.runtime.messages import Emit, Emitted, Message, Outcome, Rejected, TransientError
 from services.runtime.settings import KafkaSettings
@@ -30,7 +30,7 @@ class _Script:
         if self.calls <= self.transient_failures:
             raise TransientError("elasticsearch is down")
         return [
-            Rejected("bad_value", "value was 'bad'")
+            Rejected(FailureReason.VALIDATION_FAILED, "value was 'bad'")
             if m.value == b"bad"
             else Emitted((Emit(self.out_topic, m.key, (m.value or b"").upper()),))
             for m in messages
@@ -98,7 +98,7 @@ def test_worker_retries_transient_failures_then_emits_dead_letters_and_commits(e
     dlq.close()
     mine = [letter for letter in letters if letter.source_record.topic == source]
     assert len(mine) == 1
-    assert mine[0].reason == "bad_value" and mine[0].payload() == b"bad"
+    assert mine[0].reason == "validation_failed" and mine[0].payload() == b"bad"
 
 
 def test_uncommitted_batch_is_read_again_after_a_crash(endpoints) -> None:  # type: ignore[no-untyped-def]

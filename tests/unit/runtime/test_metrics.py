@@ -14,7 +14,7 @@ import orjson
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
 
-from schemas.dead_letter import FailureStage
+from schemas.dead_letter import FailureReason, FailureStage
 from schemas.topics import TOPICS
 from services.runtime import metrics
 from services.runtime.dead_letters import dead_letter_record
@@ -96,11 +96,13 @@ def test_a_taken_port_is_reported_not_fatal(server: tuple[str, Health, Collector
 
 def test_dead_letters_are_counted_by_the_reason_inside_them() -> None:
     message = Message(TOPICS.ingested, 0, 5, b"k", b"{}", {})
-    letter = dead_letter_record(message, Rejected("odd_reason_x", "why"), FailureStage.ENRICH, "enrich", 100)
-    before = sample("newswire_events_dead_lettered_total", reason="odd_reason_x")
+    letter = dead_letter_record(
+        message, Rejected(FailureReason.OUTPUT_TOO_LARGE, "why"), FailureStage.ENRICH, "enrich", 100
+    )
+    before = sample("newswire_events_dead_lettered_total", reason="output_too_large")
     produced = sample("newswire_events_produced_total", topic=TOPICS.enriched)
     metrics.record_outputs([letter, Emit(TOPICS.enriched, b"k", b"{}")])
-    assert sample("newswire_events_dead_lettered_total", reason="odd_reason_x") == before + 1
+    assert sample("newswire_events_dead_lettered_total", reason="output_too_large") == before + 1
     assert sample("newswire_events_produced_total", topic=TOPICS.enriched) == produced + 1
     assert metrics.dead_letter_reason(b"not json") == "unknown"
 
@@ -172,7 +174,7 @@ class ByValue:
         outcomes: list[Outcome] = []
         for message in messages:
             if message.value == b"bad":
-                outcomes.append(Rejected("test_bad_value", "bad"))
+                outcomes.append(Rejected(FailureReason.NOT_AN_OBJECT, "bad"))
             elif message.value == b"dup":
                 outcomes.append(Dropped("test_duplicate"))
             else:
@@ -194,7 +196,7 @@ def test_the_worker_loop_counts_what_it_consumes_produces_and_quarantines() -> N
     before = {
         "in": sample("newswire_events_consumed_total", topic="test.worker.metrics"),
         "out": sample("newswire_events_produced_total", topic="test.worker.out"),
-        "dlq": sample("newswire_events_dead_lettered_total", reason="test_bad_value"),
+        "dlq": sample("newswire_events_dead_lettered_total", reason="not_an_object"),
         "dropped": sample("newswire_events_dropped_total", reason="test_duplicate"),
         "transient": sample("newswire_events_failed_total", kind="transient"),
         "batches": sample("newswire_process_seconds_count"),
@@ -202,7 +204,7 @@ def test_the_worker_loop_counts_what_it_consumes_produces_and_quarantines() -> N
     assert worker.run_once() == 4
     assert sample("newswire_events_consumed_total", topic="test.worker.metrics") == before["in"] + 4
     assert sample("newswire_events_produced_total", topic="test.worker.out") == before["out"] + 2
-    assert sample("newswire_events_dead_lettered_total", reason="test_bad_value") == before["dlq"] + 1
+    assert sample("newswire_events_dead_lettered_total", reason="not_an_object") == before["dlq"] + 1
     assert sample("newswire_events_dropped_total", reason="test_duplicate") == before["dropped"] + 1
     assert sample("newswire_events_failed_total", kind="transient") == before["transient"] + 1
     # The failed attempt is timed too: a slow failing dependency shows in the latency.

@@ -7,7 +7,7 @@ import logging
 import orjson
 import pytest
 
-from schemas.dead_letter import DeadLetter, FailureStage
+from schemas.dead_letter import DeadLetter, FailureReason, FailureStage
 from services.runtime.dead_letters import dead_letter_record
 from services.runtime.logging import JsonFormatter
 from services.runtime.messages import Emitted, Message, Rejected, TransientError
@@ -52,7 +52,7 @@ def test_dead_letter_record_keeps_origin_trace_and_capped_payload() -> None:
     message = _message(b"0123456789", **{"newswire-trace-id": b"trace-7"})
     record = dead_letter_record(
         message,
-        Rejected("invalid_json", "Expecting value"),
+        Rejected(FailureReason.INVALID_JSON, "Expecting value"),
         FailureStage.INGEST,
         "ingest",
         max_payload_bytes=4,
@@ -75,7 +75,7 @@ def test_dead_letter_record_keeps_origin_trace_and_capped_payload() -> None:
 
 def test_dead_letter_of_an_empty_message_is_still_valid() -> None:
     record = dead_letter_record(
-        _message(None), Rejected("empty", "no bytes"), FailureStage.INGEST, "ingest", 10
+        _message(None), Rejected(FailureReason.EMPTY, "no bytes"), FailureStage.INGEST, "ingest", 10
     )
     letter = DeadLetter.model_validate_json(record.value)
     assert letter.payload() == b"" and letter.payload_size == 0
