@@ -11,6 +11,7 @@ from services.cli.publish import publish
 from services.cli.search import search
 from services.cli.state import CliState
 from services.cli.status import status
+from services.cli.stuck import skip, stuck
 from services.cli.trace import trace
 
 app = typer.Typer(
@@ -23,6 +24,8 @@ app.command()(publish)
 app.command()(search)
 app.command()(status)
 app.command()(trace)
+app.command()(stuck)
+app.command()(skip)
 app.add_typer(topics.app, name="topics")
 app.add_typer(stack.app, name="stack")
 app.add_typer(index.app, name="index")
