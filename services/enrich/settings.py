@@ -7,14 +7,18 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from services.enrich.dedup import DEFAULT_THRESHOLD
-from services.runtime.settings import KafkaSettings, TopicSettings
+from services.runtime.settings import ServiceSettings
 
 
-class Settings(BaseSettings):
-    """What the enrich worker needs; every field can be set as ``NEWSWIRE_ENRICH_<FIELD>``."""
+class Settings(ServiceSettings):
+    """What the enrich worker needs; every field can be set as ``NEWSWIRE_ENRICH_<FIELD>``.
+
+    The common fields (metrics_host, log_level, log_json, dlq_payload_max_bytes, stall_timeout_s,
+    kafka, topics) come from ``ServiceSettings``.
+    """
 
     model_config = SettingsConfigDict(env_prefix="NEWSWIRE_ENRICH_", frozen=True, extra="ignore")
 
@@ -23,15 +27,7 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9._-]+$",
         description="Faust app id: the Kafka consumer group and the prefix of faust's own topics.",
     )
-    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
-    topics: TopicSettings = Field(default_factory=TopicSettings)
-    metrics_host: str = Field(
-        default="127.0.0.1", description="Address of /metrics, /healthz and /readyz (0.0.0.0 in a container)."
-    )
     metrics_port: int = Field(default=9102, ge=0, le=65535, description="Their port; 0 turns them off.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_json: bool = Field(default=True, description="JSON lines (services) or plain text (humans).")
-    dlq_payload_max_bytes: int = Field(default=1_048_576, ge=0)
     max_message_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024, description="Largest record the producer will send."
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import cast
 
 from elasticsearch import ApiError
@@ -20,13 +19,10 @@ from services.runtime.kafka import (
     pipeline_topics,
     wait_for_broker,
 )
-from services.runtime.logging import configure_logging
-from services.runtime.metrics import serve as serve_metrics
-from services.runtime.settings import load_settings
-from services.runtime.worker import RetryPolicy, Worker, run_forever
+from services.runtime.service import run_service
+from services.runtime.worker import RetryPolicy, Worker
 
 SERVICE = "index"
-log = logging.getLogger(__name__)
 
 
 def build_worker(settings: Settings) -> Worker:
@@ -91,21 +87,11 @@ def fetch_linger(settings: Settings) -> dict[str, int]:
 
 
 def main() -> None:
-    settings = load_settings(Settings)
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
-    log.info("starting", extra={"group_id": settings.group_id, "topic": TOPICS.enriched})
-    if settings.metrics_port:
-        serve_metrics(
-            SERVICE,
-            settings.metrics_host,
-            settings.metrics_port,
-            kafka=settings.kafka,
-            group_id=settings.group_id,
-            input_topic=TOPICS.enriched,
-        )
-    try:
-        worker = build_worker(settings)
-    except (TimeoutError, PermissionError, RuntimeError, ApiError) as exc:
-        log.error("startup failed", extra={"error": str(exc)})
-        raise SystemExit(1) from exc
-    run_forever(lambda: worker)
+    run_service(
+        SERVICE,
+        Settings,
+        build_worker,
+        group_id=lambda settings: settings.group_id,
+        input_topic=TOPICS.enriched,
+        startup_errors=(ApiError,),
+    )

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from services.runtime.settings import ElasticsearchSettings, KafkaSettings, TopicSettings
+from services.runtime.settings import ElasticsearchSettings, ServiceSettings
 
 
-class Settings(BaseSettings):
-    """Knobs of ``python -m services.index``."""
+class Settings(ServiceSettings):
+    """Knobs of ``python -m services.index`` (the common ones, from ``ServiceSettings``, too)."""
 
     model_config = SettingsConfigDict(env_prefix="NEWSWIRE_INDEX_", frozen=True, extra="ignore")
 
@@ -76,13 +74,5 @@ class Settings(BaseSettings):
     item_retry_max_s: float = Field(default=5.0, gt=0)
     retry_initial_s: float = Field(default=0.5, gt=0, description="First delay of a whole-batch retry.")
     retry_max_s: float = Field(default=30.0, gt=0, description="Longest delay between whole-batch retries.")
-    dlq_payload_max_bytes: int = Field(default=1_048_576, ge=0)
-    metrics_host: str = Field(
-        default="127.0.0.1", description="Address of /metrics, /healthz and /readyz (0.0.0.0 in a container)."
-    )
     metrics_port: int = Field(default=9103, ge=0, le=65535, description="Their port; 0 turns them off.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_json: bool = True
-    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
-    topics: TopicSettings = Field(default_factory=TopicSettings)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import signal
-from types import FrameType
-
 from schemas.dead_letter import FailureStage
 from schemas.topics import TOPICS
 from services.ingest.handler import PRODUCER, IngestHandler
@@ -17,12 +13,8 @@ from services.runtime.kafka import (
     pipeline_topics,
     wait_for_broker,
 )
-from services.runtime.logging import configure_logging
-from services.runtime.metrics import serve as serve_metrics
-from services.runtime.settings import load_settings
-from services.runtime.worker import Worker, run_forever
-
-log = logging.getLogger(__name__)
+from services.runtime.service import run_service
+from services.runtime.worker import Worker
 
 
 def build_worker(settings: Settings) -> Worker:
@@ -44,28 +36,6 @@ def build_worker(settings: Settings) -> Worker:
 
 
 def main() -> None:
-    settings = load_settings(Settings)
-    configure_logging(PRODUCER, settings.log_level, settings.log_json)
-    if settings.metrics_port:
-        serve_metrics(
-            PRODUCER,
-            settings.metrics_host,
-            settings.metrics_port,
-            kafka=settings.kafka,
-            group_id=settings.group_id,
-            input_topic=TOPICS.raw,
-        )
-    log.info(
-        "ingest starting",
-        extra={"bootstrap": settings.kafka.bootstrap_servers, "group_id": settings.group_id},
+    run_service(
+        PRODUCER, Settings, build_worker, group_id=lambda settings: settings.group_id, input_topic=TOPICS.raw
     )
-    # The worker installs its graceful handlers once built; a stop request while waiting for the
-    # broker has nothing to finish, so it just exits cleanly.
-    signal.signal(signal.SIGTERM, _exit_before_start)
-    signal.signal(signal.SIGINT, _exit_before_start)
-    run_forever(lambda: build_worker(settings))
-
-
-def _exit_before_start(signum: int, _frame: FrameType | None) -> None:
-    log.info("stopped before the worker started", extra={"signal": signum})
-    raise SystemExit(0)

@@ -3,9 +3,11 @@
 The metrics live in prometheus-client's default registry (one service per process), so the worker
 loop, the handlers and the faust agent record into the same place the HTTP server reads from.
 
-``/healthz`` (liveness) fails only when the service loop has stopped making progress: a
-dependency being down is not a reason to restart a process. ``/readyz`` (readiness) fails while
-the service is starting, retrying a failed dependency, or stopping.
+``/healthz`` (liveness) fails only when the service loop has stopped making progress (no beat for
+:data:`STALL_AFTER_S`, or the stall watchdog found a held partition that does not move, see
+``services/runtime/watchdog.py``): a dependency being down is not a reason to restart a process.
+``/readyz`` (readiness) fails while the service is starting, retrying a failed dependency,
+stalled, or stopping.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -120,6 +123,8 @@ class Health:
         self._last_beat: float | None = None
         self._ready = False
         self._reason = "starting"
+        self._retrying = False
+        self._stalled: str | None = None
 
     def beat(self) -> None:
         """The loop made progress (it polled, processed or waited on purpose)."""
@@ -128,9 +133,29 @@ class Health:
     def set_ready(self, ready: bool, reason: str = "") -> None:
         self._ready = ready
         self._reason = "" if ready else (reason or "not ready")
+        self._retrying = False
         READY.set(1 if ready else 0)
 
+    def set_retrying(self, reason: str) -> None:
+        """Not ready: the loop knowingly waits for a dependency (until ``set_ready``).
+
+        The stall watchdog holds off meanwhile, as long as the loop keeps beating.
+        """
+        self.set_ready(False, reason)
+        self._retrying = True
+
+    def retrying_within(self, seconds: float) -> bool:
+        """Whether the loop reports a retry and beat within the last ``seconds``."""
+        return self._retrying and self._last_beat is not None and self.clock() - self._last_beat <= seconds
+
+    def set_stalled(self, reason: str) -> None:
+        """The watchdog gave up on the loop: liveness and readiness fail with ``reason`` from now on."""
+        self._stalled = reason
+        READY.set(0)
+
     def liveness(self) -> tuple[bool, str]:
+        if self._stalled is not None:
+            return False, self._stalled
         if self._last_beat is None:
             return True, "starting"
         idle = self.clock() - self._last_beat
@@ -246,18 +271,51 @@ class MetricsServer:
         self._server.server_close()
 
 
+#: ``(topic, partition)``; kafka-python's and faust's ``TopicPartition`` are such tuples.
+Partition = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class PartitionOffsets:
+    """One partition in one sample: the group's committed offset and the partition's end.
+
+    ``committed`` is the log start offset while the group has committed nothing there: the
+    services' consumers start from the earliest record.
+    """
+
+    committed: int
+    end: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.end - self.committed)
+
+
+#: Told every sample's offsets, or None when sampling failed (on the sampler's thread).
+SampleListener = Callable[[Mapping[Partition, PartitionOffsets] | None], object]
+
+
 class ConsumerLagSampler:
     """Samples a consumer group's committed lag on its input topic every ``interval_s`` seconds.
 
     Uses its own Kafka clients on its own thread (the worker's consumer is not thread-safe); the
     committed lag is what an outside exporter would report, so the numbers agree with theirs.
+    ``listeners`` (the stall watchdog) get each sample's offsets, or None when sampling failed.
     """
 
-    def __init__(self, kafka: KafkaSettings, group_id: str, topic: str, interval_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        group_id: str,
+        topic: str,
+        interval_s: float = 15.0,
+        listeners: Sequence[SampleListener] = (),
+    ) -> None:
         self.kafka = kafka
         self.group_id = group_id
         self.topic = topic
         self.interval_s = interval_s
+        self.listeners = list(listeners)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="consumer-lag", daemon=True)
         self._clients: tuple[Any, Any] | None = None
@@ -270,6 +328,11 @@ class ConsumerLagSampler:
         self._stop.set()
 
     def sample(self) -> dict[int, int]:
+        """The lag per partition (also set on the gauge)."""
+        return {tp[1]: offsets.lag for tp, offsets in self.sample_offsets().items()}
+
+    def sample_offsets(self) -> dict[Partition, PartitionOffsets]:
+        """Committed and end offsets of every partition of the topic; sets the lag gauge."""
         from kafka import KafkaAdminClient, KafkaConsumer
         from kafka.structs import TopicPartition
 
@@ -283,16 +346,18 @@ class ConsumerLagSampler:
         partitions = [
             TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or ())
         ]
-        ends = consumer.end_offsets(partitions)
         committed = admin.list_group_offsets({self.group_id: None}).get(self.group_id, {})
-        lag: dict[int, int] = {}
+        ends = consumer.end_offsets(partitions)
+        done = {tp: meta.offset for tp, meta in committed.items() if meta is not None and meta.offset >= 0}
+        never = [tp for tp in partitions if tp not in done]
+        starts = consumer.beginning_offsets(never) if never else {}
+        offsets: dict[Partition, PartitionOffsets] = {}
         for tp in partitions:
-            meta = committed.get(tp)
-            done = meta.offset if meta is not None and meta.offset >= 0 else 0
-            lag[tp.partition] = max(0, ends[tp] - done)
-            CONSUMER_LAG.labels(self.group_id, self.topic, str(tp.partition)).set(lag[tp.partition])
+            sampled = PartitionOffsets(done.get(tp, starts.get(tp, 0)), ends[tp])
+            offsets[(tp.topic, tp.partition)] = sampled
+            CONSUMER_LAG.labels(self.group_id, self.topic, str(tp.partition)).set(sampled.lag)
         LAG_SAMPLED_AT.set_to_current_time()
-        return lag
+        return offsets
 
     def _reset_clients(self) -> None:
         clients, self._clients = self._clients, None
@@ -303,8 +368,9 @@ class ConsumerLagSampler:
     def _run(self) -> None:
         failures = 0
         while True:
+            offsets: dict[Partition, PartitionOffsets] | None = None
             try:
-                self.sample()
+                offsets = self.sample_offsets()
                 failures = 0
             except Exception as exc:  # the sampler must never take the service down
                 failures += 1
@@ -313,6 +379,11 @@ class ConsumerLagSampler:
                     log.warning(
                         "consumer lag sampling failed", extra={"error": str(exc), "failures": failures}
                     )
+            for listener in self.listeners:
+                try:
+                    listener(offsets)
+                except Exception:
+                    log.exception("consumer lag listener failed")
             if self._stop.wait(self.interval_s if failures == 0 else min(60.0, self.interval_s * 4)):
                 self._reset_clients()
                 return

@@ -1,7 +1,8 @@
 """Connection settings shared by every service, read from ``NEWSWIRE_KAFKA_*`` and ``NEWSWIRE_ES_*``.
 
 Each service composes these into its own ``Settings`` class (with its own env prefix), so one set
-of connection variables serves the whole pipeline while per-service knobs stay separate.
+of connection variables serves the whole pipeline while per-service knobs stay separate; what
+every service has in common is :class:`ServiceSettings`, their base.
 """
 
 from __future__ import annotations
@@ -77,6 +78,37 @@ class TopicSettings(BaseSettings):
 
     partitions: int = Field(default=4, ge=1, description="Partitions of every pipeline topic.")
     replication_factor: int = Field(default=1, ge=1)
+
+
+class ServiceSettings(BaseSettings):
+    """What every service has: its endpoints, logging, dead letters, stall watchdog and connections.
+
+    Each service derives its ``Settings`` with its own env prefix (``NEWSWIRE_INGEST_`` ...) and
+    its own default ``metrics_port``; the connection settings keep their shared prefixes.
+    """
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address of /metrics, /healthz and /readyz (0.0.0.0 in a container)."
+    )
+    metrics_port: int = Field(default=0, ge=0, le=65535, description="Their port; 0 turns them off.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = Field(default=True, description="JSON lines (services) or plain text (humans).")
+    dlq_payload_max_bytes: int = Field(
+        default=1_048_576, ge=0, description="How much of a rejected message the DLQ record keeps."
+    )
+    stall_timeout_s: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "A held partition with lag whose committed offset has not moved for this long fails "
+            "/healthz and /readyz, is logged as an error, and the process exits with status 70 so "
+            "that its supervisor restarts it (services/runtime/watchdog.py). 0: no watchdog."
+        ),
+    )
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)

@@ -34,6 +34,7 @@ from schemas.dead_letter import FailureReason, FailureStage
 from services.runtime import metrics
 from services.runtime.dead_letters import dead_letter_record
 from services.runtime.messages import Dropped, Emit, Emitted, Message, Outcome, Rejected, TransientError
+from services.runtime.watchdog import Assignment
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,8 @@ class Worker:
         self.lag_observer = lag_observer
         self.on_stop = on_stop
         self._next_offsets: dict[TopicPartition, int] = {}
+        # What the stall watchdog watches (services/runtime/watchdog.py), published after each poll.
+        self.assignment = Assignment()
 
     def stop(self, *_: Any) -> None:
         """Finish the batch in hand, commit it, then leave (safe to call from a signal handler)."""
@@ -212,7 +215,7 @@ class Worker:
         if self.pipeline_depth:
             return self._run_once_pipelined()
         polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_batch)
-        metrics.HEALTH.beat()
+        self._beat()
         messages = [_to_message(record) for records in polled.values() for record in records]
         if not messages:
             return 0
@@ -240,7 +243,7 @@ class Worker:
         messages: list[Message] = []
         try:
             polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_batch)
-            metrics.HEALTH.beat()
+            self._beat()
             messages = [_to_message(record) for records in polled.values() for record in records]
             if messages:
                 self._observe_lag(messages)
@@ -266,6 +269,11 @@ class Worker:
             self._abandon_in_flight(messages)
             raise
         return len(messages)
+
+    def _beat(self) -> None:
+        """After a poll: the loop is alive, and holds what the consumer is assigned now."""
+        metrics.HEALTH.beat()
+        self.assignment.publish(self.consumer.assignment())
 
     def _observe_lag(self, messages: Sequence[Message]) -> None:
         """Tell ``lag_observer`` how far behind the partition ends this worker reads now.
@@ -367,6 +375,8 @@ class Worker:
             self.producer.flush()
             failures = [future.exception for future in futures if future.failed()]
             if not failures:
+                if attempt:
+                    metrics.HEALTH.set_ready(True)
                 return True
             attempt += 1
             self.stats.retries += 1
@@ -376,6 +386,7 @@ class Worker:
                 "produce failed, sending the batch's records again",
                 extra={"attempt": attempt, "failed": len(failures), "error": repr(failures[0])},
             )
+            metrics.HEALTH.set_retrying(f"produce failed, sending again: {failures[0]!r}"[:300])
             self.consumer.pause(*self.consumer.assignment())
             if self._sleep_polling(delay):
                 return False
@@ -413,7 +424,7 @@ class Worker:
                 attempt += 1
                 self.stats.retries += 1
                 metrics.EVENTS_FAILED.labels("transient").inc()
-                metrics.HEALTH.set_ready(False, f"retrying after a transient failure: {exc}"[:300])
+                metrics.HEALTH.set_retrying(f"retrying after a transient failure: {exc}"[:300])
                 delay = self.retry.delay(attempt)
                 first = messages[0]
                 log.warning(
@@ -450,7 +461,7 @@ class Worker:
             for tp, records in polled.items():
                 if records:
                     self.consumer.seek(tp, min(record.offset for record in records))
-            metrics.HEALTH.beat()
+            self._beat()
         return self._stop.is_set()
 
     def _produce(self, messages: Sequence[Message], outcomes: Sequence[Outcome]) -> list[Any]:
