@@ -47,11 +47,17 @@ READ_TIMEOUT_S = 30.0
 ACK_TIMEOUT_S = 60.0
 PRODUCER = "newswire-cli"
 DEFAULT_DLQ_PAYLOAD_MAX_BYTES = 1_048_576
-STOP_ADVICE = (
-    "stop the service that consumes with this group first (`make down` for the native pipeline, or the "
-    "service's own supervisor or stop command), then run this again; a member of a process that died "
-    "without leaving stays until its session times out (session.timeout.ms, up to a minute or two)"
-)
+
+
+def stop_advice(stage: FailureStage) -> str:
+    """What to do about live members: stop the stage's service wherever it runs, then retry."""
+    return (
+        f"stop the {stage} service first, wherever it runs (`docker compose stop {stage}`, `kubectl scale "
+        f"deployment/newswire-{stage} --replicas=0`; the native pipeline: `make down`, then `python -m "
+        "services.stack up` for Kafka and Elasticsearch alone, and `make up` after the skip), then run "
+        "this again; the member of a process that died without leaving the group stays until its session "
+        "times out (session.timeout.ms)"
+    )
 
 
 @dataclass(frozen=True)
@@ -475,7 +481,8 @@ def skip(
         description = describe_group(admin, target.group_id)
         if description.active:
             raise fail(
-                f"group {target.group_id} is {describe_members(description, target.topic)}; {STOP_ADVICE}"
+                f"group {target.group_id} is {describe_members(description, target.topic)}; "
+                + stop_advice(target.stage)
             )
         if not yes:
             if not sys.stdin.isatty():
@@ -495,7 +502,7 @@ def skip(
                     f"group {target.group_id} moved on {target.topic}/{partition} meanwhile: nothing done"
                 )
             if describe_group(admin, target.group_id).active:
-                raise fail(f"group {target.group_id} has live members again; {STOP_ADVICE}")
+                raise fail(f"group {target.group_id} has live members again; {stop_advice(target.stage)}")
         user = operator_name()
         dlq_ref = _dead_letter(settings, target, position, record, user, reason)
         try:
@@ -605,7 +612,7 @@ def _commit_past(
     except GroupIsActiveError as exc:
         raise fail(
             f"{exc}: a member joined after the check, so the commit was refused; the record is already in "
-            f"the DLQ; {STOP_ADVICE} (a second skip writes a second letter; a replay sends one)"
+            f"the DLQ; {stop_advice(group.stage)} (a second skip writes a second letter; a replay sends one)"
         ) from exc
 
 
