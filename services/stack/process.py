@@ -179,11 +179,19 @@ def stop_pids(pids: Mapping[str, int], timeout: float) -> dict[str, bool]:
 
     Returns ``{name: True if it stopped on SIGTERM, False if it had to be killed}``.
     """
-    result: dict[str, bool] = {}
     for name, pid in pids.items():
         log.info("stopping %s (pid %s)", name, pid)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
+    return wait_or_kill(pids, timeout)
+
+
+def wait_or_kill(pids: Mapping[str, int], timeout: float) -> dict[str, bool]:
+    """Wait up to ``timeout`` for every pid to end, then SIGKILL the rest.
+
+    Returns ``{name: True if it ended in time, False if it had to be killed}``.
+    """
+    result: dict[str, bool] = {}
     deadline = time.monotonic() + timeout
     remaining = dict(pids)
     while remaining and time.monotonic() < deadline:
