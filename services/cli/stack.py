@@ -1,8 +1,12 @@
-"""``newswire stack up|down|status``: thin wrappers around ``services.stack`` (local Kafka and ES)."""
+"""``newswire stack up|down|status``: thin wrappers around ``services.stack`` (local Kafka and ES).
+
+``status`` also lists the pipeline services ``make up`` runs under supervision (``services.stack.pipeline``).
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
@@ -49,6 +53,45 @@ def status_table(status: dict[str, Any]) -> Table:
     return table
 
 
+SERVICE_COLUMNS = ("service", "state", "pid", "restarts", "last_exit", "last_error")
+
+
+def pipeline_services(state_dir: Path) -> list[dict[str, Any]]:
+    """The three services as their supervisors report them (``make up`` keeps them in ``state_dir``)."""
+    from services.stack import pipeline
+
+    return [
+        {
+            "service": proc.name,
+            "state": proc.state if proc.supervised or not proc.running else "running (unsupervised)",
+            "pid": proc.pid,
+            "supervisor_pid": proc.supervisor_pid,
+            "restarts": proc.restarts,
+            "last_exit_code": proc.last_exit_code,
+            "last_exit": proc.last_exit,
+            "last_exit_at": proc.last_exit_at,
+            "last_error": proc.last_error,
+            "next_restart_at": proc.next_restart_at,
+            "log_path": str(proc.log_path),
+        }
+        for proc in pipeline.status(state_dir)
+    ]
+
+
+def services_table(services: list[dict[str, Any]]) -> Table:
+    table = Table(*(column.replace("_", " ") for column in SERVICE_COLUMNS), box=None, pad_edge=False)
+    styles = {"running": "green", "stopped": "dim", "restarting": "red"}
+    for service in services:
+        state = f"[{styles.get(service['state'], 'yellow')}]{escape(service['state'])}[/]"
+        table.add_row(
+            *(
+                state if column == "state" else escape(_cell(service.get(column)))
+                for column in SERVICE_COLUMNS
+            )
+        )
+    return table
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -57,19 +100,26 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _run(action: str, as_json: bool) -> bool:
-    """Run ``services.stack.<action>`` and print its status; return whether the stack is healthy."""
+def _run(action: str, as_json: bool, with_services: bool = False) -> bool:
+    """Run ``services.stack.<action>`` and print its status; return whether the stack is healthy.
+
+    ``with_services`` adds the pipeline services' processes (``services`` in the JSON).
+    """
     try:
         import services.stack as stack
     except ImportError as exc:
         raise fail(f"the stack manager (services.stack) cannot be loaded: {exc}") from exc
 
     _log_to_terminal()
+    settings = stack.StackSettings()
     try:
-        result = getattr(stack, action)(stack.StackSettings())
+        result = getattr(stack, action)(settings)
     except stack.StackError as exc:
         raise fail(str(exc), code=1) from exc
     status: dict[str, Any] = result.model_dump(mode="json") if hasattr(result, "model_dump") else dict(result)
+    if with_services:
+        # the services keep their pids and logs in the configured state dir (see quickstart)
+        status["services"] = pipeline_services(settings.state_dir)
     if as_json:
         out.print_json(orjson.dumps(status).decode())
     else:
@@ -84,6 +134,9 @@ def _run(action: str, as_json: bool) -> bool:
         timings = status.get("timings") or {}
         if timings:
             out.print("[dim]timings " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()) + "[/]")
+        if with_services:
+            out.print()
+            out.print(services_table(status["services"]))
     return bool(status.get("healthy"))
 
 
@@ -114,6 +167,6 @@ def down(as_json: JsonOption = False) -> None:
 
 @app.command()
 def status(as_json: JsonOption = False) -> None:
-    """Show whether Kafka and Elasticsearch run and answer (exit code 3 when not healthy)."""
-    if not _run("status", as_json):
+    """Whether Kafka and Elasticsearch run and answer (exit code 3 when not), and the pipeline services."""
+    if not _run("status", as_json, with_services=True):
         raise typer.Exit(EXIT_NOT_HEALTHY)

@@ -3,6 +3,8 @@
 Everything comes from Kafka and Elasticsearch themselves (end and committed offsets, record
 timestamps, the DLQ's records, the index), so it works wherever the CLI reaches the cluster; the
 services' ``/readyz`` endpoints are asked too, and shown as unknown where they are not reachable.
+Where ``make up`` started the services on this machine, their supervisors' status files add each
+process's state, restarts, last exit and last error line.
 """
 
 from __future__ import annotations
@@ -36,6 +38,27 @@ PROBE_TIMEOUT_S = 1.0
 
 
 @dataclass
+class ProcessStatus:
+    """A service process started by ``make up`` on this machine, as its supervisor reports it."""
+
+    state: str  # starting, running, restarting, stopping, stopped
+    pid: int | None
+    supervised: bool
+    restarts: int
+    last_exit_code: int | None  # negative: killed by that signal
+    last_exit: str | None
+    last_exit_at: str | None
+    last_error: str | None
+    next_restart_at: str | None
+    log_path: str
+
+    @property
+    def crashed(self) -> bool:
+        """Its last exit was unexpected (a crash, a signal, a watchdog)."""
+        return self.last_exit is not None and self.last_exit_code != 0
+
+
+@dataclass
 class StageStatus:
     stage: str
     group_id: str
@@ -48,6 +71,7 @@ class StageStatus:
     out_per_min: float | None  # records written to the output topic (documents indexed for the index)
     service: str  # "ready", "not ready: <why>", "unreachable"
     metrics_url: str
+    process: ProcessStatus | None = None  # None: not started by `make up` on this machine
 
 
 @dataclass
@@ -102,6 +126,38 @@ def stage_settings() -> dict[str, tuple[str, str]]:
             )
         host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         found[stage] = (str(group), f"http://{host}:{port}" if port else "")
+    return found
+
+
+def local_processes() -> dict[str, ProcessStatus]:
+    """The services ``make up`` runs on this machine (from the state directory), by stage.
+
+    Empty when none was ever started here (the services run elsewhere: compose, Kubernetes).
+    """
+    from pydantic import ValidationError
+
+    from services.stack import pipeline
+    from services.stack.settings import StackSettings
+
+    try:
+        state_dir = StackSettings().state_dir
+    except ValidationError:
+        return {}
+    found = {}
+    for proc in pipeline.status(state_dir):
+        if proc.running or proc.supervised or proc.last_exit is not None:
+            found[proc.name] = ProcessStatus(
+                state=proc.state,
+                pid=proc.pid,
+                supervised=proc.supervised,
+                restarts=proc.restarts,
+                last_exit_code=proc.last_exit_code,
+                last_exit=proc.last_exit,
+                last_exit_at=proc.last_exit_at,
+                last_error=proc.last_error,
+                next_restart_at=proc.next_restart_at,
+                log_path=str(proc.log_path),
+            )
     return found
 
 
@@ -191,7 +247,13 @@ def index_status(es: Any, since: datetime) -> tuple[IndexStatus, int | None]:
     return status, response["aggregations"]["recent"]["doc_count"]
 
 
-def collect_status(kafka: KafkaSettings, es: Any, window_s: float, dlq_last: int) -> PipelineStatus:
+def collect_status(
+    kafka: KafkaSettings,
+    es: Any,
+    window_s: float,
+    dlq_last: int,
+    processes: dict[str, ProcessStatus] | None = None,
+) -> PipelineStatus:
     from kafka import KafkaAdminClient
 
     from services.cli.kafka_admin import quick_client_config
@@ -228,6 +290,7 @@ def collect_status(kafka: KafkaSettings, es: Any, window_s: float, dlq_last: int
                     out_per_min=round(out_count * per_min, 1) if out_count is not None else None,
                     service=probe(metrics_url),
                     metrics_url=metrics_url,
+                    process=(processes or {}).get(stage),
                 )
             )
         result.dead_letters, result.dead_letters_scanned = count_dead_letters(consumer, dlq_last)
@@ -251,12 +314,60 @@ def _ago(moment: str | None) -> str:
     return f"{moment[:19]}Z ({max(0, seconds):.0f}s ago)"
 
 
+def _in(moment: str) -> str:
+    try:
+        then = datetime.fromisoformat(moment)
+    except ValueError:
+        return f"at {moment}"
+    return f"in {max(0.0, (then - datetime.now(UTC)).total_seconds()):.0f}s"
+
+
 def _short(topic: str) -> str:
     return topic.removeprefix("articles.") if topic != ALIAS else "index"
 
 
+_PROCESS_STYLES = {"running": "green", "starting": "yellow", "stopping": "yellow", "restarting": "red"}
+
+
+def _process_cells(process: ProcessStatus | None) -> tuple[str, str]:
+    """The process and restarts columns."""
+    if process is None:
+        return "-", "-"
+    state = process.state if process.supervised or process.state != "running" else "running (unsupervised)"
+    style = _PROCESS_STYLES.get(process.state, "red")
+    restarts = f"[red]{process.restarts}[/]" if process.restarts else "0"
+    return f"[{style}]{escape(state)}[/]", restarts
+
+
+def print_process_errors(processes: dict[str, ProcessStatus]) -> None:
+    """For each service whose last exit was unexpected: how, when, what comes next, its last error."""
+    for name, process in processes.items():
+        if not process.crashed:
+            continue
+        line = f"[red]{name}[/]: {escape(process.last_exit or '')} {_ago(process.last_exit_at)}"
+        if process.state == "restarting" and process.next_restart_at:
+            line += f", restarting {_in(process.next_restart_at)}"
+        if process.restarts:
+            line += f", {process.restarts} restart{'s' if process.restarts != 1 else ''}"
+        out.print(line)
+        out.print(f"  last error: {escape(process.last_error or '(none in the log)')}")
+        out.print(f"  [dim]log: {escape(process.log_path)}[/]")
+
+
+def print_processes(processes: dict[str, ProcessStatus]) -> None:
+    """The local service processes alone (when Kafka cannot be asked for the rest)."""
+    table = Table("stage", "process", "restarts", "pid", box=None, pad_edge=False)
+    for name, process in processes.items():
+        table.add_row(name, *_process_cells(process), str(process.pid or "-"))
+    out.print(table)
+    print_process_errors(processes)
+
+
 def print_status(status: PipelineStatus) -> None:
-    table = Table("stage", "flow", "lag", "in/min", "out/min", "service", "group", box=None, pad_edge=False)
+    processes = {stage.stage: stage.process for stage in status.stages if stage.process is not None}
+    columns = ["stage", "flow", "lag", "in/min", "out/min", "service"]
+    columns += ["process", "restarts"] if processes else []
+    table = Table(*columns, "group", box=None, pad_edge=False)
     for stage in status.stages:
         service_style = "green" if stage.service == "ready" else "yellow"
         lag_style = "green" if stage.lag == 0 else "yellow"
@@ -267,12 +378,14 @@ def print_status(status: PipelineStatus) -> None:
             f"{stage.in_per_min:g}",
             "-" if stage.out_per_min is None else f"{stage.out_per_min:g}",
             f"[{service_style}]{escape(stage.service)}[/]",
+            *(_process_cells(stage.process) if processes else ()),
             escape(stage.group_id),
         )
     out.print(table)
     out.print(
         f"[dim]rates over the last {status.window_s / 60:g} min; lag = records the group has not committed[/]"
     )
+    print_process_errors(processes)
     out.print()
     if status.dead_letters:
         dlq = Table("dead letters", "stage", "reason", "last", box=None, pad_edge=False)
@@ -302,16 +415,19 @@ def status(
     ] = 100_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
-    """Lag, rates and service readiness per stage; dead letters by reason; the index's size and freshness."""
+    """Per stage: lag, rates, readiness, restarts; dead letters by reason; the index's size and freshness."""
     from elasticsearch import Elasticsearch
     from kafka.errors import KafkaError
 
     state = state_of(ctx)
     kafka = state.kafka()
+    processes = local_processes()
     es = Elasticsearch(**{**state.elasticsearch().client_kwargs(), "max_retries": 1})
     try:
-        result = collect_status(kafka, es, window * 60, dlq_last)
+        result = collect_status(kafka, es, window * 60, dlq_last, processes)
     except (KafkaError, OSError, TimeoutError) as exc:
+        if processes and not as_json:
+            print_processes(processes)  # a crash loop is easiest to explain from here
         raise fail(f"Kafka is not reachable at {kafka.bootstrap_servers}: {exc}") from exc
     finally:
         es.close()

@@ -71,3 +71,39 @@ def test_up_exits_0_when_healthy_and_down_always_0(calls: list[str]) -> None:
     assert runner.invoke(app, ["stack", "up"]).exit_code == 0
     assert runner.invoke(app, ["stack", "down"]).exit_code == 0
     assert calls == ["up", "down"]
+
+
+def test_status_lists_the_pipeline_services_from_their_supervisors_status_files(
+    calls: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What an earlier supervisor of enrich left behind: it is gone, its counters stay readable.
+    monkeypatch.setenv("NEWSWIRE_STACK_STATE_DIR", str(tmp_path))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "enrich.status.json").write_text(
+        orjson.dumps(
+            {
+                "service": "enrich",
+                "supervisor_pid": 999_999_999,
+                "state": "restarting",
+                "restarts": 3,
+                "last_exit_code": 70,
+                "last_exit": "exit 70",
+                "last_error": "partition articles.ingested[2] stalled at offset 41",
+            }
+        ).decode()
+    )
+
+    result = runner.invoke(app, ["stack", "status", "--json"])
+
+    services = {service["service"]: service for service in orjson.loads(result.stdout)["services"]}
+    assert list(services) == ["ingest", "enrich", "index"]
+    enrich = services["enrich"]
+    assert enrich["state"] == "stopped" and enrich["pid"] is None and enrich["supervisor_pid"] is None
+    assert enrich["restarts"] == 3 and enrich["last_exit_code"] == 70
+    assert enrich["last_error"] == "partition articles.ingested[2] stalled at offset 41"
+    assert services["ingest"]["restarts"] == 0 and services["ingest"]["last_exit"] is None
+
+    screen = runner.invoke(app, ["stack", "status"])
+    enrich_row = next(line for line in screen.stdout.splitlines() if line.startswith("enrich"))
+    assert enrich_row.split()[:4] == ["enrich", "stopped", "3", "exit"]
+    assert "stalled at offset 41" in enrich_row

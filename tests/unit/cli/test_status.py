@@ -1,0 +1,81 @@
+"""``newswire status``: how the service processes ``make up`` supervises appear on the screen."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rich.console import Console
+
+from services.cli.status import PipelineStatus, ProcessStatus, StageStatus, print_status
+
+
+def stage(name: str, process: ProcessStatus | None) -> StageStatus:
+    return StageStatus(
+        stage=name,
+        group_id=f"newswire-{name}",
+        input_topic="articles.raw",
+        output="articles.ingested",
+        partitions=4,
+        lag=0,
+        lag_by_partition={},
+        in_per_min=0.0,
+        out_per_min=0.0,
+        service="unreachable",
+        metrics_url="",
+        process=process,
+    )
+
+
+def process(state: str, restarts: int, code: int | None, error: str | None = None) -> ProcessStatus:
+    now = datetime.now(UTC)
+    return ProcessStatus(
+        state=state,
+        pid=4242 if state == "running" else None,
+        supervised=True,
+        restarts=restarts,
+        last_exit_code=code,
+        last_exit=None if code is None else f"exit {code}",
+        last_exit_at=None if code is None else (now - timedelta(seconds=3)).isoformat(),
+        last_error=error,
+        next_restart_at=(now + timedelta(seconds=30)).isoformat() if state == "restarting" else None,
+        log_path=f"/state/logs/{state}.log",
+    )
+
+
+def screen(status: PipelineStatus, monkeypatch: pytest.MonkeyPatch) -> str:
+    # wide enough for every column, whatever the terminal running the tests
+    console = Console(width=200, file=io.StringIO(), highlight=False, soft_wrap=True)
+    monkeypatch.setattr("services.cli.status.out", console)
+    with console.capture() as captured:
+        print_status(status)
+    return captured.get()
+
+
+def test_a_crash_looping_service_shows_its_restarts_and_last_error_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    status = PipelineStatus(
+        window_s=300,
+        stages=[
+            stage("ingest", process("running", 0, None)),
+            stage("index", process("restarting", 4, 1, "DeadLetter trace_id String should have at most 128")),
+        ],
+    )
+
+    text = screen(status, monkeypatch)
+
+    rows = {line.split()[0]: line.split() for line in text.splitlines() if "→" in line}
+    assert rows["ingest"][-3:-1] == ["running", "0"]
+    assert rows["index"][-3:-1] == ["restarting", "4"]
+    assert "index: exit 1" in text and "restarting in " in text and "4 restarts" in text
+    assert "last error: DeadLetter trace_id String should have at most 128" in text
+    assert "log: /state/logs/restarting.log" in text
+    assert "ingest:" not in text  # no unexpected exit, nothing to explain
+
+
+def test_without_local_processes_the_table_has_no_process_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = screen(PipelineStatus(window_s=300, stages=[stage("ingest", None)]), monkeypatch)
+
+    assert "restarts" not in text and "process" not in text
