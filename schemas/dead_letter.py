@@ -87,7 +87,13 @@ class SourceRecord(BaseModel):
     offset: int
     key: str | None = None
     timestamp_ms: int | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="The record's headers by name (the last value of a repeated name)."
+    )
+    header_pairs: list[tuple[str, str]] | None = Field(
+        default=None,
+        description="Every header in record order, set only when a header name repeats.",
+    )
 
 
 class DeadLetter(EventEnvelope):
@@ -139,4 +145,3 @@ def with_failure_reasons(document: str) -> str:
     if not (found_start and found_end):
         raise ValueError(f"the document has no {start} ... {end} block")
     return f"{head}{start}\n{failure_reasons_markdown()}\n{end}{tail}"
-

@@ -9,7 +9,11 @@ from schemas.dead_letter import FailureReason
 
 @dataclass(frozen=True)
 class Message:
-    """One consumed Kafka record."""
+    """One consumed Kafka record.
+
+    Build it with :func:`message_from_record` from what a Kafka client returns: that never fails,
+    whatever the record's headers hold.
+    """
 
     topic: str
     partition: int
@@ -18,6 +22,8 @@ class Message:
     value: bytes | None
     headers: dict[str, bytes] = field(default_factory=dict)
     timestamp_ms: int | None = None
+    #: Every header in record order, repeated names included (``headers`` keeps the last of each).
+    header_pairs: tuple[tuple[str, bytes], ...] = ()
 
     def header(self, name: str) -> str | None:
         raw = self.headers.get(name)
@@ -71,3 +77,34 @@ class TransientError(Exception):
 
 TRACE_HEADER = "newswire-trace-id"
 ARTICLE_HEADER = "newswire-article-id"
+
+
+def message_from_record(
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    headers: object,
+    timestamp_ms: int | None,
+) -> Message:
+    """A :class:`Message` from a client's record fields; ``headers`` as the client gives them.
+
+    Headers may come as pairs or a mapping, names as text or bytes, values as bytes or None: every
+    pair is kept in order, a None value becomes empty, and a name that is not text is decoded.
+    """
+    items = headers.items() if isinstance(headers, dict) else (headers or ())
+    pairs: list[tuple[str, bytes]] = []
+    for name, header_value in items:  # type: ignore[attr-defined]
+        text = name if isinstance(name, str) else bytes(name).decode("utf-8", "surrogateescape")
+        pairs.append((text, bytes(header_value) if header_value is not None else b""))
+    return Message(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key,
+        value=value,
+        headers=dict(pairs),
+        timestamp_ms=timestamp_ms,
+        header_pairs=tuple(pairs),
+    )
