@@ -28,7 +28,7 @@ from rich.markup import escape
 from schemas.dead_letter import FailureReason, FailureStage
 from services.cli.dlq import PREVIEW_CHARS
 from services.cli.state import err, fail, out, state_of
-from services.cli.status import STAGES
+from services.cli.status import STAGES, _ago
 from services.runtime.messages import Message, Rejected
 
 if TYPE_CHECKING:
@@ -309,6 +309,15 @@ def read_record(consumer: KafkaConsumer, topic: str, position: Position) -> Any 
     return None
 
 
+def undecodable(position: Position, error: Exception) -> str:
+    """Why the record cannot be shown: kafka-python refuses the whole batch holding the position."""
+    return (
+        f"the Kafka client cannot decode the record batch holding offset {position.next_offset} ({error}): "
+        "a record at or before it in the batch breaks the client's expectations (a header name that is "
+        "not UTF-8, for one)"
+    )
+
+
 def preview_of(record: Any) -> RecordPreview:
     return preview_record(
         record.offset, record.timestamp, record.key, record.value, list(record.headers or ())
@@ -316,7 +325,7 @@ def preview_of(record: Any) -> RecordPreview:
 
 
 def collect(settings: KafkaSettings, groups: Sequence[PipelineGroup]) -> list[GroupReport]:
-    from kafka.errors import KafkaError
+    from kafka.errors import CorruptRecordError, KafkaError
 
     from services.cli.kafka_admin import describe_group
 
@@ -335,8 +344,9 @@ def collect(settings: KafkaSettings, groups: Sequence[PipelineGroup]) -> list[Gr
                 report.partitions.append(stuck)
                 try:
                     record = read_record(consumer, group.topic, position)
-                except (KafkaError, TimeoutError, ValueError) as exc:
-                    # ValueError: the client cannot decode the record (a header name that is not UTF-8).
+                except CorruptRecordError as exc:
+                    stuck.error = undecodable(position, exc)
+                except (KafkaError, TimeoutError) as exc:
                     stuck.error = f"cannot read the record: {exc!r}"
                     continue
                 if record is None:
@@ -351,7 +361,9 @@ def collect(settings: KafkaSettings, groups: Sequence[PipelineGroup]) -> list[Gr
 
 def print_record(record: RecordPreview, indent: str = "  ") -> None:
     key = "none" if record.key is None else f"{escape(record.key)!s} ({record.key_size} bytes)"
-    out.print(f"{indent}record  offset {record.offset}  at {record.timestamp or 'unknown time'}")
+    # The record's own time: a head record hours old behind a running service is the stuck one.
+    written = f"written {_ago(record.timestamp)}" if record.timestamp else "no timestamp"
+    out.print(f"{indent}record  offset {record.offset}  {written}")
     out.print(f"{indent}key     {key}")
     for name, value in record.headers:
         out.print(f"{indent}header  {escape(name)} = {escape(value)}")
@@ -540,14 +552,16 @@ def _head(
     admin: KafkaAdminClient, consumer: KafkaConsumer, group: PipelineGroup, partition: int
 ) -> tuple[Position, Any]:
     """The group's position on ``partition`` and the record it reads next; clear errors otherwise."""
+    from kafka.errors import CorruptRecordError
+
     try:
         position = skippable_position(group, positions(admin, consumer, group), partition)
     except SkipRefusedError as exc:
         raise fail(str(exc)) from exc
     try:
         record = read_record(consumer, group.topic, position)
-    except ValueError as exc:  # the client cannot decode it (a header name that is not UTF-8)
-        raise fail(f"the record at offset {position.next_offset} cannot be decoded: {exc!r}") from exc
+    except CorruptRecordError as exc:
+        raise fail(undecodable(position, exc) + "; skip cannot tell which record to dead-letter") from exc
     if record is None:
         raise fail(
             f"no record on {group.topic}/{partition} between {position.next_offset} and {position.end}"
