@@ -183,6 +183,8 @@ class Worker:
             while not self._stop.is_set():
                 try:
                     self.run_once()
+                    if broker_failures:
+                        metrics.HEALTH.set_ready(True)
                     broker_failures = 0
                 except KafkaError as exc:
                     if not getattr(exc, "retriable", False):
@@ -195,6 +197,7 @@ class Worker:
                         "Kafka unavailable, retrying",
                         extra={"attempt": broker_failures, "delay_s": round(delay, 2), "error": repr(exc)},
                     )
+                    metrics.HEALTH.set_retrying(f"Kafka unavailable, retrying: {exc!r}"[:300])
                     self._stop.wait(delay)
             self._finish_in_flight()
         finally:

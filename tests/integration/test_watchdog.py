@@ -52,15 +52,18 @@ class FreezableProxy:
     """A TCP proxy to ``upstream`` on a free loopback port; ``freeze()`` stops all forwarding.
 
     Frozen, it still accepts connections and reads what clients send, but passes nothing on in
-    either direction: requests hang without an error, as behind a dead middlebox.
+    either direction: requests hang without an error, as behind a dead middlebox. Refusing, it
+    drops every connection at once: the upstream looks down, and clients get errors.
     """
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._frozen = threading.Event()
+        self._refusing = threading.Event()
         self._closed = threading.Event()
         self._sockets: list[socket.socket] = [self._listener]
+        self._connections: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -69,6 +72,15 @@ class FreezableProxy:
 
     def freeze(self) -> None:
         self._frozen.set()
+
+    def refuse(self) -> None:
+        self._refusing.set()
+        for sock in self._connections:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def restore(self) -> None:
+        self._refusing.clear()
 
     def close(self) -> None:
         self._closed.set()
@@ -82,6 +94,9 @@ class FreezableProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            if self._refusing.is_set():
+                client.close()
+                continue
             try:
                 server = socket.create_connection(self.upstream, timeout=10)
             except OSError:
@@ -89,6 +104,7 @@ class FreezableProxy:
                 continue
             server.settimeout(None)
             self._sockets += [client, server]
+            self._connections += [client, server]
             for source, sink in ((client, server), (server, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
@@ -289,6 +305,50 @@ def test_a_worker_loop_frozen_in_its_handler_is_found_by_the_sampler_and_ended(
         loop.join(timeout=30)
         sampler.close()
         producer.close()
+
+
+def test_index_service_retrying_a_dependency_that_is_down_is_not_restarted(
+    es: Elasticsearch,
+    es_proxy: FreezableProxy,
+    kafka_settings: KafkaSettings,
+    tmp_path: Path,
+) -> None:
+    """Elasticsearch unreachable for four stall timeouts: readiness says it retries, the process stays.
+
+    A restart does not bring a dependency back (README, Guarantees: the known retry states).
+    """
+    group_id = new_group(kafka_settings)
+    events, ids = bbc_events(30)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    timeout_s = 5.0
+    try:
+        with index_service(
+            tmp_path,
+            es_proxy.url,
+            kafka_settings,
+            group_id,
+            metrics_port=str(port),
+            stall_timeout_s=str(timeout_s),
+            retry_max_s="2",
+        ) as service:
+            service.wait_until(lambda: probe(url, "/readyz")[0] == 200, 120)
+            es_proxy.refuse()
+            produce_events(kafka_settings, events)
+            service.wait_until(lambda: probe(url, "/readyz")[1].startswith("retrying"), 60)
+            outage_end = time.monotonic() + 4 * timeout_s
+            while time.monotonic() < outage_end:
+                service.fail_if_exited()
+                assert probe(url, "/healthz")[0] == 200, service.log_tail()
+                time.sleep(0.5)
+            es_proxy.restore()
+            service.wait_until(lambda: count_ids_once_created(es, ALIAS, ids) == len(ids), 120)
+            service.wait_until(lambda: probe(url, "/readyz")[0] == 200, 30)
+            log_text = service.stop()
+        assert '"transient failure, retrying batch"' in log_text
+        assert "consumer stalled" not in log_text
+    finally:
+        delete_documents(es, ALIAS, ids)
 
 
 def _wait_for(condition: Any, timeout_s: float, what: str) -> None:
