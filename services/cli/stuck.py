@@ -29,7 +29,7 @@ from schemas.dead_letter import FailureReason, FailureStage
 from services.cli.dlq import PREVIEW_CHARS
 from services.cli.state import err, fail, out, state_of
 from services.cli.status import STAGES, _ago
-from services.runtime.messages import Message, Rejected
+from services.runtime.messages import Rejected, message_from_record
 
 if TYPE_CHECKING:
     from kafka import KafkaAdminClient, KafkaConsumer
@@ -577,34 +577,47 @@ def _dead_letter(
     user: str,
     reason: str | None,
 ) -> str:
-    """Write the operator's dead letter and wait for its acknowledgement; its ``dlq/<p>/<o>``."""
-    from kafka.errors import KafkaError
+    """Write the operator's dead letter and wait for its acknowledgement; its ``dlq/<p>/<o>``.
 
-    from services.runtime.dead_letters import dead_letter_record
+    A letter the DLQ refuses as too large is sent again with the payload cut to the size the services
+    fall back to (``payload_truncated`` then says so, and ``dlq replay`` leaves it alone).
+    """
+    from kafka.errors import KafkaError, MessageSizeTooLargeError
+
+    from services.runtime.dead_letters import SHRUNK_PAYLOAD_BYTES, dead_letter_record
     from services.runtime.kafka import make_producer
 
-    message = Message(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        headers={name: (value or b"") for name, value in (record.headers or ())},
-        timestamp_ms=record.timestamp,
+    message = message_from_record(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        record.headers,
+        record.timestamp,
     )
     rejection = Rejected(
         FailureReason.SKIPPED_BY_OPERATOR, skip_detail(user, reason, group, position, record.offset)
     )
-    try:
-        letter = dead_letter_record(
-            message, rejection, group.stage, PRODUCER, dlq_payload_max_bytes(group.stage)
-        )
-    except ValueError as exc:  # pydantic's ValidationError: a field of the record breaks a limit
-        raise fail(f"cannot build the dead letter: {exc}; nothing written, nothing committed") from exc
+    limit = dlq_payload_max_bytes(group.stage)
     producer = make_producer(settings, client_id="newswire-cli-skip", allow_auto_create_topics=False)
     try:
-        future = producer.send(letter.topic, key=letter.key, value=letter.value, headers=list(letter.headers))
-        metadata = future.get(timeout=ACK_TIMEOUT_S)
+        while True:
+            letter = dead_letter_record(message, rejection, group.stage, PRODUCER, limit)
+            try:  # too large for the producer (raised by send) or for the broker (by the future)
+                future = producer.send(
+                    letter.topic, key=letter.key, value=letter.value, headers=list(letter.headers)
+                )
+                metadata = future.get(timeout=ACK_TIMEOUT_S)
+                break
+            except MessageSizeTooLargeError:
+                if limit <= SHRUNK_PAYLOAD_BYTES:
+                    raise
+                err.print(
+                    f"[yellow]the DLQ refused a letter with {limit} bytes of payload: keeping the first "
+                    f"{SHRUNK_PAYLOAD_BYTES} bytes (marked truncated)[/]"
+                )
+                limit = SHRUNK_PAYLOAD_BYTES
     except KafkaError as exc:
         raise fail(f"the DLQ did not acknowledge the dead letter: {exc!r}; nothing committed") from exc
     finally:

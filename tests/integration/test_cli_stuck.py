@@ -63,8 +63,11 @@ def admin() -> Iterator[KafkaAdminClient]:
         client.close()
 
 
-def plant_poison(admin: KafkaAdminClient) -> Poison:
-    """A malformed record with a record behind it, and a fresh group committed just before it."""
+def plant_poison(admin: KafkaAdminClient, long_trace_id: bool = False) -> Poison:
+    """A malformed record with a record behind it, and a fresh group committed just before it.
+
+    ``long_trace_id``: the record of issue 10 that killed the index service, a 200-character trace id.
+    """
     run = uuid.uuid4().hex[:12]
     producer = KafkaProducer(**KafkaSettings().client_config(), acks="all")
     consumer = KafkaConsumer(**KafkaSettings().client_config(), enable_auto_commit=False)
@@ -73,7 +76,7 @@ def plant_poison(admin: KafkaAdminClient) -> Poison:
         assert partitions, f"{TOPIC} does not exist"
         partition = int(run, 16) % len(partitions)
         value = f"not json at all {{ {run}".encode()
-        trace_id = f"cli-stuck-{run}"
+        trace_id = f"cli-stuck-{run}".ljust(200, "x") if long_trace_id else f"cli-stuck-{run}"
         headers = [(TRACE_HEADER, trace_id.encode()), ("dup", b"1"), ("dup", b"2")]
         sent = producer.send(
             TOPIC, key=f"key-{run}".encode(), value=value, headers=headers, partition=partition
@@ -217,6 +220,7 @@ def test_stuck_shows_the_record_and_skip_dead_letters_it_and_moves_the_group_by_
     source = letter.source_record
     assert source.key == poison.key.decode()
     assert source.headers[TRACE_HEADER] == poison.trace_id
+    assert source.header_pairs == [(TRACE_HEADER, poison.trace_id), ("dup", "1"), ("dup", "2")]
     assert letter.trace_id == poison.trace_id
     assert reason in letter.detail
     assert f"operator {getpass.getuser()}" in letter.detail
@@ -233,7 +237,7 @@ def test_stuck_shows_the_record_and_skip_dead_letters_it_and_moves_the_group_by_
 def test_skip_is_refused_while_the_group_has_a_live_member_and_works_once_it_left(
     admin: KafkaAdminClient,
 ) -> None:
-    poison = plant_poison(admin)
+    poison = plant_poison(admin, long_trace_id=True)
     here = TopicPartition(TOPIC, poison.partition)
     dlq_before = dlq_ends()
     client_id = f"member-of-{poison.group}"
@@ -273,4 +277,6 @@ def test_skip_is_refused_while_the_group_has_a_live_member_and_works_once_it_lef
     )
     assert skipped.returncode == 0, skipped.stderr.decode()
     assert committed(admin, poison.group)[here] == poison.offset + 1
-    assert len(skips_of(letters_since(dlq_before), poison)) == 1
+    [(_, letter)] = skips_of(letters_since(dlq_before), poison)
+    assert letter.payload() == poison.value
+    assert letter.source_record.headers[TRACE_HEADER] == poison.trace_id  # all 200 characters
