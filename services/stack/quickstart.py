@@ -75,7 +75,14 @@ def run_up(timeout_s: float) -> int:
     # even when Elasticsearch had to fall back to another one.
     state_dir = stack_settings.state_dir
     for proc in pipeline.start(state_dir):
-        log.info("service %s running (pid %s), log: %s", proc.name, proc.pid, proc.log_path)
+        log.info(
+            "service %s %s (pid %s; its supervisor, pid %s, restarts it if it exits unexpectedly), log: %s",
+            proc.name,
+            proc.state,
+            proc.pid,
+            proc.supervisor_pid,
+            proc.log_path,
+        )
 
     published = json.loads(_newswire("publish", str(SAMPLES), "--json", capture=True).stdout)
     trace_ids = [message["trace_id"] for message in published["messages"]]
@@ -99,10 +106,11 @@ def run_up(timeout_s: float) -> int:
     sys.stdout.flush()
     _newswire("search", DEMO_QUERY)
     sys.stdout.write(
-        "\nThe pipeline keeps running in the background. Try:\n"
+        "\nThe pipeline keeps running in the background (a service that crashes is restarted). Try:\n"
         '  newswire search "Astana"\n'
         "  curl -s 'localhost:9200/articles/_search?q=Astana'\n"
         "  newswire publish <files or folders>\n"
+        "  newswire status          # lag, dead letters, restarts and last errors\n"
         "  make down\n"
     )
     return 0
