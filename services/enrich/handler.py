@@ -8,26 +8,23 @@ agent only converts its event to a :class:`Message` and sends what comes back.
 from __future__ import annotations
 
 import logging
-import re
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
 from schemas.articles import Article, EnrichedArticle
 from schemas.dead_letter import FailureReason, FailureStage
 from schemas.envelope import (
-    SCHEMA_MAJOR,
     ArticleEnriched,
     ArticleIngested,
     new_envelope_fields,
 )
 from schemas.topics import TOPICS
 from services.enrich.pipeline import enrich
-from services.runtime.dead_letters import dead_letter_record
+from services.runtime.dead_letters import dead_letter_record, usable_trace_id
+from services.runtime.events import decode_event
 from services.runtime.messages import (
     ARTICLE_HEADER,
     TRACE_HEADER,
@@ -43,41 +40,15 @@ log = logging.getLogger(__name__)
 
 PRODUCER = "enrich"
 
-_VERSION = re.compile(r"^(\d+)\.\d+$")
-_MAX_TRACE_ID_CHARS = 128  # EventEnvelope.trace_id max_length
 
 Enrich = Callable[[Article], EnrichedArticle]
 
 
 def handle(message: Message, enrich_article: Enrich = enrich) -> Outcome:
     """Validate one ``articles.ingested`` record and enrich its article."""
-    header_trace_id = _usable_trace_id(message.header(TRACE_HEADER))
-    if not message.value:
-        return Rejected(FailureReason.EMPTY_MESSAGE, "the record has no value", trace_id=header_trace_id)
-    try:
-        data = orjson.loads(message.value)
-    except orjson.JSONDecodeError as exc:
-        return Rejected(FailureReason.INVALID_JSON, f"not JSON: {exc}", trace_id=header_trace_id)
-    if not isinstance(data, dict):
-        return Rejected(
-            FailureReason.VALIDATION_FAILED,
-            f"expected a JSON object, got {type(data).__name__}",
-            trace_id=header_trace_id,
-        )
-    article_id, trace_id = _ids(data, message)
-    version = data.get("schema_version")
-    major = _VERSION.match(version) if isinstance(version, str) else None
-    if major and int(major.group(1)) != SCHEMA_MAJOR:
-        return Rejected(
-            FailureReason.UNSUPPORTED_SCHEMA_VERSION,
-            f"schema_version {version!r}; this service reads major {SCHEMA_MAJOR}",
-            article_id,
-            trace_id,
-        )
-    try:
-        event = ArticleIngested.model_validate(data)
-    except ValidationError as exc:
-        return Rejected(FailureReason.VALIDATION_FAILED, str(exc), article_id, trace_id)
+    event = decode_event(message, ArticleIngested)
+    if isinstance(event, Rejected):
+        return event
     article_id, trace_id = event.article.id, event.trace_id
     try:
         enriched = enrich_article(event.article)
@@ -106,7 +77,7 @@ def process_event(
         outcome = Rejected(
             FailureReason.UNHANDLED_ERROR,
             f"{type(exc).__name__}: {exc}",
-            trace_id=_usable_trace_id(message.header(TRACE_HEADER)),
+            trace_id=usable_trace_id(message.header(TRACE_HEADER)),
         )
     cpu_ms = round((time.process_time() - started) * 1000, 2)
     if isinstance(outcome, Emitted):
@@ -141,30 +112,9 @@ def output_too_large(message: Message, record: Emit, error: str, payload_max_byt
         FailureReason.OUTPUT_TOO_LARGE,
         f"{len(record.value)} byte record for {record.topic} refused: {error}",
         message.header(ARTICLE_HEADER) or (record.key.decode("utf-8", "replace") if record.key else None),
-        _usable_trace_id(dict(record.headers).get(TRACE_HEADER, b"").decode("utf-8", "replace")),
+        usable_trace_id(dict(record.headers).get(TRACE_HEADER, b"").decode("utf-8", "replace")),
     )
     return dead_letter_record(message, rejection, FailureStage.ENRICH, PRODUCER, payload_max_bytes)
-
-
-def _ids(data: dict[str, Any], message: Message) -> tuple[str | None, str]:
-    """Article and trace id of a not yet validated event, for the dead letter if it is rejected."""
-    article = data.get("article")
-    article_id = article.get("id") if isinstance(article, dict) else None
-    if not isinstance(article_id, str) or not article_id:
-        article_id = message.header(ARTICLE_HEADER)
-    trace_id = data.get("trace_id")
-    usable = _usable_trace_id(trace_id if isinstance(trace_id, str) else None)
-    return article_id, usable or _usable_trace_id(message.header(TRACE_HEADER))
-
-
-def _usable_trace_id(candidate: str | None) -> str:
-    """``candidate`` if the envelope would accept it as a trace id, else a fresh one.
-
-    A dead letter must always be buildable, whatever garbage the record carried.
-    """
-    if candidate and len(candidate) <= _MAX_TRACE_ID_CHARS:
-        return candidate
-    return uuid.uuid4().hex
 
 
 def _position(message: Message) -> dict[str, Any]:

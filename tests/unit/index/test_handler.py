@@ -129,7 +129,7 @@ def test_duplicates_in_a_batch_collapse_to_the_last_revision() -> None:
     ("value", "reason"),
     [
         (b"{not json", "invalid_json"),
-        (b"", "invalid_json"),
+        (b"", "empty_message"),  # the enrich stage's code for it too, since they share one decoder
         (b"[1, 2]", "validation_failed"),
         (orjson.dumps({"type": "article.enriched"}), "validation_failed"),
     ],
