@@ -177,6 +177,16 @@ class Position:
     def lag(self) -> int:
         return max(0, self.end - self.next_offset)
 
+    @property
+    def summary(self) -> str:
+        if self.committed is None:
+            where = f"no commit (reads from the log start, {self.log_start})"
+        elif self.committed != self.next_offset:
+            where = f"committed {self.committed}, out of range (reads from the log start, {self.log_start})"
+        else:
+            where = f"committed {self.committed}"
+        return f"{where}  end {self.end}  lag {self.lag}"
+
 
 @dataclass
 class StuckPartition:
@@ -403,13 +413,7 @@ def print_reports(reports: Sequence[GroupReport]) -> None:
             out.print("  [green]no lag[/]")
         for stuck in report.partitions:
             position = stuck.position
-            committed = (
-                "none (reads from the log start)" if position.committed is None else position.committed
-            )
-            out.print(
-                f"  partition {position.partition}  committed {committed}  end {position.end}  "
-                f"[yellow]lag {position.lag}[/]"
-            )
+            out.print(f"  partition {position.partition}  [yellow]{position.summary}[/]")
             if stuck.record:
                 print_record(stuck.record, indent="    ")
             if stuck.error:
@@ -487,7 +491,7 @@ def skip(
         if not as_json:
             out.print(
                 f"group {escape(target.group_id)} ({target.stage}) on {target.topic}/{partition}: "
-                f"committed {position.committed}, end {position.end}, lag {position.lag}"
+                f"{position.summary}"
             )
             print_record(preview_of(record))
         description = describe_group(admin, target.group_id)

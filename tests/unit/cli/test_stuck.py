@@ -8,15 +8,18 @@ import pytest
 from typer.testing import CliRunner
 
 from schemas.dead_letter import FailureStage
-from services.cli.kafka_admin import GroupDescription, _member
+from services.cli.kafka_admin import GroupDescription, GroupMember, _member
 from services.cli.main import app
 from services.cli.stuck import (
     MAX_HEADERS_SHOWN,
+    GroupReport,
     PipelineGroup,
     Position,
     SkipRefusedError,
+    StuckPartition,
     find_group,
     preview_record,
+    print_reports,
     printable,
     skip_detail,
     skippable_position,
@@ -169,3 +172,38 @@ def test_an_unknown_group_is_refused_before_kafka_is_asked() -> None:
     assert result.exit_code == 2
     assert "unknown group 'nope'" in result.output
     assert "newswire-index (index, articles.enriched)" in result.output
+
+
+def test_position_summary_says_where_the_group_reads_from() -> None:
+    assert Position(0, 40, 10, 50).summary == "committed 40  end 50  lag 10"
+    assert Position(0, None, 10, 50).summary == "no commit (reads from the log start, 10)  end 50  lag 40"
+    assert Position(0, 5, 10, 50).summary.startswith(
+        "committed 5, out of range (reads from the log start, 10)"
+    )
+
+
+def test_printed_reports_show_hostile_record_content_literally(capsys: pytest.CaptureFixture[str]) -> None:
+    record = preview_record(
+        offset=7,
+        timestamp_ms=None,
+        key=b"[bold]key[/bold]",
+        value=b"\x1b[2J[red]not markup[/red] \x07",
+        headers=[("[link=http://x]h[/link]", b"\x1b]0;title\x07")],
+    )
+    member = GroupMember("m-1", "index-worker", "10.0.0.7", {"articles.enriched": (0, 2)})
+    report = GroupReport(
+        INDEX,
+        GroupDescription("newswire-index", "Stable", (member,)),
+        [StuckPartition(Position(2, 7, 0, 9), record)],
+    )
+
+    print_reports([report])
+
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed and "\x07" not in printed
+    assert "·[2J[red]not markup[/red] ·" in printed
+    assert "key     [bold]key[/bold] (16 bytes)" in printed
+    assert "header  [link=http://x]h[/link] = ·]0;title·" in printed
+    assert "1 live member(s): index-worker@10.0.0.7 (partitions 0,2)" in printed
+    assert "partition 2  committed 7  end 9  lag 2" in printed
+    assert "record  offset 7  no timestamp" in printed
