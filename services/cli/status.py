@@ -344,7 +344,7 @@ def print_process_errors(processes: dict[str, ProcessStatus]) -> None:
     for name, process in processes.items():
         if not process.crashed:
             continue
-        line = f"[red]{name}[/]: {escape(process.last_exit or '')} {_ago(process.last_exit_at)}"
+        line = f"[red]{name}[/]: {escape(process.last_exit or '')} at {_ago(process.last_exit_at)}"
         if process.state == "restarting" and process.next_restart_at:
             line += f", restarting {_in(process.next_restart_at)}"
         if process.restarts:
