@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -280,3 +281,39 @@ def test_skip_is_refused_while_the_group_has_a_live_member_and_works_once_it_lef
     [(_, letter)] = skips_of(letters_since(dlq_before), poison)
     assert letter.payload() == poison.value
     assert letter.source_record.headers[TRACE_HEADER] == poison.trace_id  # all 200 characters
+
+
+def on_a_terminal(*args: str, group: str, answer: bytes) -> subprocess.CompletedProcess[bytes]:
+    """The console script with a terminal (a pseudo-terminal) as stdin, typing ``answer``."""
+    script = shutil.which("newswire")
+    command = [script] if script else [sys.executable, "-m", "services.cli"]
+    env = {**os.environ, "COLUMNS": "200", "NEWSWIRE_INDEX_GROUP_ID": group}
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, answer)  # held by the terminal until the prompt reads it
+        return subprocess.run([*command, *args], stdin=terminal, capture_output=True, timeout=120, env=env)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+
+
+def test_skip_on_a_terminal_asks_and_does_nothing_unless_the_answer_is_yes(
+    admin: KafkaAdminClient,
+) -> None:
+    poison = plant_poison(admin)
+    here = TopicPartition(TOPIC, poison.partition)
+    args = ("skip", "--group", "index", "--partition", str(poison.partition))
+    dlq_before = dlq_ends()
+
+    declined = on_a_terminal(*args, group=poison.group, answer=b"n\n")
+
+    assert declined.returncode == 1, declined.stderr.decode()
+    assert f"Dead-letter offset {poison.offset} of {TOPIC}/{poison.partition}" in declined.stderr.decode()
+    assert "nothing changed" in declined.stderr.decode()
+    assert committed(admin, poison.group)[here] == poison.offset
+
+    accepted = on_a_terminal(*args, group=poison.group, answer=b"y\n")
+
+    assert accepted.returncode == 0, accepted.stderr.decode()
+    assert committed(admin, poison.group)[here] == poison.offset + 1
+    assert len(skips_of(letters_since(dlq_before), poison)) == 1  # the declined run wrote none
