@@ -80,7 +80,21 @@ def start_monitoring(
     One sampler thread with its own Kafka clients feeds the lag gauge and the watchdog (None
     when ``stall_timeout_s`` is 0). Whoever consumes publishes its assignment into the
     watchdog's ``assignment`` (or replaces it with its own, as :func:`run_service` does with
-    the worker's); until then no partition is watched.
+    the worker's); until then no partition is watched. A faust app (enrich) calls this once
+    started, instead of ``metrics.serve``, and publishes from a timer on its event loop, so that
+    a blocked loop leaves the last assignment in place::
+
+        watchdog = start_monitoring("enrich", settings, group_id=settings.app_id, input_topic=TOPICS.ingested)
+
+        @app.timer(interval=5.0)
+        async def heartbeat() -> None:
+            metrics.HEALTH.beat()
+            if watchdog is not None:
+                held = app.consumer.assignment()
+                watchdog.assignment.publish(tp for tp in held if tp.topic == TOPICS.ingested)
+
+    and marks its known retries with ``metrics.HEALTH.set_retrying(reason)`` (then
+    ``set_ready(True)``), which the watchdog does not restart.
     """
     server: MetricsServer | None = None
     if settings.metrics_port:
