@@ -44,8 +44,6 @@ log = logging.getLogger(__name__)
 
 #: Exit status of a process the watchdog ended (EX_SOFTWARE); supervisors log it with the restart.
 STALL_EXIT_CODE = 70
-#: Default of every service's ``stall_timeout_s``.
-DEFAULT_STALL_TIMEOUT_S = 60.0
 #: How long a stalled process keeps answering probes and scrapes with the reason before it exits.
 EXIT_DELAY_S = 5.0
 
@@ -56,6 +54,8 @@ STALLED_PARTITIONS = Gauge(
 
 @dataclass(frozen=True, order=True)
 class Stall:
+    """A held partition with lag whose committed offset has not moved for ``stalled_s`` seconds."""
+
     topic: str
     partition: int
     committed: int
@@ -91,16 +91,15 @@ class StallDetector:
         """Record a sample; the stalled partitions, in order. Partitions left out are forgotten."""
         clocks: dict[Partition, _Clock] = {}
         stalls = []
-        for tp, sample in offsets.items():
-            topic, partition = tp[0], tp[1]
-            key = (topic, partition)
-            previous = self._clocks.get(key)
+        for (topic, partition), sample in offsets.items():
+            previous = self._clocks.get((topic, partition))
             if not sample.lag:
-                clocks[key] = _Clock(sample.committed, None)
+                clocks[(topic, partition)] = _Clock(sample.committed, None)
                 continue
-            unmoved = previous is not None and previous.committed == sample.committed
-            since = previous.since if unmoved and previous is not None and previous.since is not None else now
-            clocks[key] = _Clock(sample.committed, since)
+            since = now
+            if previous is not None and previous.since is not None and previous.committed == sample.committed:
+                since = previous.since
+            clocks[(topic, partition)] = _Clock(sample.committed, since)
             if now - since >= self.timeout_s:
                 stalls.append(Stall(topic, partition, sample.committed, sample.end, now - since))
         self._clocks = clocks
