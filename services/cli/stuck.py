@@ -529,6 +529,10 @@ def skip(
                 f"reads offset {record.offset} (a second skip writes a second letter; a replay sends one)"
             ) from exc
         now = _committed_offset(admin, target, partition)
+        if now != record.offset + 1:  # someone else committed at the same moment: say so, do not guess
+            err.print(
+                f"[yellow]the group's commit reads {now}, not {record.offset + 1}: check `newswire stuck`[/]"
+            )
     result = {
         "group_id": target.group_id,
         "stage": target.stage.value,
