@@ -356,6 +356,7 @@ def collect(settings: KafkaSettings, groups: Sequence[PipelineGroup]) -> list[Gr
                     record = read_record(consumer, group.topic, position)
                 except CorruptRecordError as exc:
                     stuck.error = undecodable(position, exc)
+                    continue
                 except (KafkaError, TimeoutError) as exc:
                     stuck.error = f"cannot read the record: {exc!r}"
                     continue
@@ -386,10 +387,11 @@ def print_record(record: RecordPreview, indent: str = "  ") -> None:
 
 
 def describe_members(description: GroupDescription, topic: str) -> str:
+    """The group's state and live members (plain text: escape it for rich markup)."""
     if not description.members:
         return f"{description.state}, no live members"
     members = ", ".join(
-        f"{escape(member.client_id)}@{escape(member.host)}"
+        f"{member.client_id}@{member.host}"
         + (
             f" (partitions {','.join(map(str, member.partitions[topic]))})"
             if topic in member.partitions
@@ -405,7 +407,7 @@ def print_reports(reports: Sequence[GroupReport]) -> None:
         group = report.group
         out.print(
             f"[bold]{group.stage}[/]  group {escape(group.group_id)} on {group.topic}: "
-            f"{describe_members(report.description, group.topic)}"
+            f"{escape(describe_members(report.description, group.topic))}"
         )
         if report.error:
             out.print(f"  [yellow]{escape(report.error)}[/]")
