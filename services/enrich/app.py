@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, cast
+from typing import cast
 
 import faust
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
@@ -31,13 +31,16 @@ from faust.types.auth import CredentialsT
 from faust.types.tables import GlobalTableT
 
 from schemas.articles import Article, EnrichedArticle
+from schemas.dead_letter import FailureStage
 from schemas.topics import TOPICS
 from services.enrich.dedup import NearDuplicateIndex, mark
 from services.enrich.handler import PRODUCER, output_too_large, process_event
 from services.enrich.pipeline import enrich
 from services.enrich.settings import Settings
 from services.runtime import metrics
-from services.runtime.messages import Emit, Message
+from services.runtime.dead_letters import smaller_dead_letter
+from services.runtime.header_names import tolerate_non_utf8_header_names
+from services.runtime.messages import Emit, Message, message_from_record
 from services.runtime.settings import KafkaSettings, load_settings
 from services.runtime.worker import RetryPolicy
 
@@ -65,6 +68,8 @@ def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
 
 
 settings = load_settings(Settings)
+# A record whose header name is not UTF-8 must not stop the consumer (runtime/header_names.py).
+tolerate_non_utf8_header_names()
 
 app = faust.App(
     settings.app_id,
@@ -152,24 +157,19 @@ async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
 def message_from_event(event: faust.EventT) -> Message:
     """The faust-free view of a consumed record that the handler works on."""
     raw = event.message
-    headers: Any = raw.headers or []
-    pairs = headers.items() if isinstance(headers, dict) else headers
-    return Message(
-        topic=raw.topic,
-        partition=raw.partition,
-        offset=raw.offset,
-        key=raw.key,
-        value=raw.value,
-        headers={name: value or b"" for name, value in pairs},
-        timestamp_ms=int(raw.timestamp * 1000) if raw.timestamp else None,
+    # Every header kept, repeated names and None values included.
+    timestamp_ms = int(raw.timestamp * 1000) if raw.timestamp else None
+    return message_from_record(
+        raw.topic, raw.partition, raw.offset, raw.key, raw.value, raw.headers, timestamp_ms
     )
 
 
 async def deliver(message: Message, record: Emit) -> None:
     """Produce ``record`` and wait for the broker's ack, retrying while Kafka is unavailable.
 
-    A record the broker refuses as too large is replaced by a dead letter with a smaller payload;
-    if even that is refused, the event is logged and skipped rather than blocking its partition.
+    A record the broker refuses as too large is replaced by a dead letter with a smaller payload,
+    and a dead letter refused as too large by a smaller one (at last a minimal letter without
+    payload), so the event is never skipped.
     """
     retry = RetryPolicy()
     attempt = 0
@@ -179,11 +179,17 @@ async def deliver(message: Message, record: Emit) -> None:
             return
         except (MessageSizeTooLargeError, RecordTooLargeError) as exc:
             if record.topic == TOPICS.dlq:
+                smaller = smaller_dead_letter(message, record, FailureStage.ENRICH, PRODUCER)
                 log.error(
-                    "dead letter too large for the broker, event skipped",
+                    "dead letter too large for the broker, sending a smaller one",
                     extra={"error": repr(exc), "topic": message.topic, "offset": message.offset},
                 )
-                return
+                if smaller is None:  # even a minimal letter: retry it like any failed send
+                    attempt += 1
+                    await asyncio.sleep(retry.delay(attempt))
+                else:
+                    record = smaller
+                continue
             record = output_too_large(message, record, repr(exc), TOO_LARGE_PAYLOAD_BYTES)
         except KafkaError as exc:
             attempt += 1

@@ -32,6 +32,7 @@ MAX_HEADER_VALUE_CHARS = 8 * 1024
 MAX_HEADERS = 100
 #: The payload kept when a dead letter has to be rebuilt smaller (the broker refused it).
 SHRUNK_PAYLOAD_BYTES = 64 * 1024
+_MINIMAL = "minimal dead letter"
 
 
 def usable_trace_id(candidate: str | None) -> str | None:
@@ -98,16 +99,16 @@ def minimal_dead_letter(
     stage: FailureStage,
     producer: str,
     max_payload_bytes: int,
-    error: BaseException | None = None,
+    error: BaseException | str = "the broker refused the full one as too large",
 ) -> Emit:
     """A dead letter made only of values that are valid by construction: reason, position, payload."""
     try:
         reason = FailureReason(rejection.reason)
     except ValueError:
         reason = FailureReason.UNHANDLED_ERROR
-    cause = f"{type(error).__name__}: {_text(str(error), 2000)}" if error is not None else "unknown"
+    cause = error if isinstance(error, str) else f"{type(error).__name__}: {_text(str(error), 2000)}"
     detail = (
-        f"minimal dead letter, the full one could not be built ({cause}); "
+        f"{_MINIMAL}, the full one could not be built or sent ({cause}); "
         f"reason {_text(str(rejection.reason), 100)!r}: {_text(rejection.detail, 5000)}"
     )
     payload_b64, size, truncated = DeadLetter.encode_payload(message.value or b"", max(0, max_payload_bytes))
@@ -126,6 +127,28 @@ def minimal_dead_letter(
         payload_truncated=truncated,
     )
     return Emit(TOPICS.dlq, None, _encode(letter), ((TRACE_HEADER, letter.trace_id.encode()),))
+
+
+def smaller_dead_letter(message: Message, record: Emit, stage: FailureStage, producer: str) -> Emit | None:
+    """A smaller version of the dead letter ``record`` the broker refused as too large, or None.
+
+    First the payload is cut to :data:`SHRUNK_PAYLOAD_BYTES`, then the letter becomes minimal (no
+    payload, no headers); None once it is minimal already (nothing left to cut).
+    """
+    try:
+        letter = DeadLetter.model_validate_json(record.value)
+    except ValueError:
+        letter = None
+    if letter is None:
+        return minimal_dead_letter(
+            message, Rejected(FailureReason.UNHANDLED_ERROR, "unreadable"), stage, producer, 0
+        )
+    rejection = Rejected(letter.reason, letter.detail, letter.article_id, letter.trace_id)
+    if len(letter.payload_b64) > SHRUNK_PAYLOAD_BYTES * 4 // 3 + 4:
+        return dead_letter_record(message, rejection, stage, producer, SHRUNK_PAYLOAD_BYTES)
+    if not letter.detail.startswith(_MINIMAL):
+        return minimal_dead_letter(message, rejection, stage, producer, 0)
+    return None
 
 
 def _encode(letter: DeadLetter) -> bytes:

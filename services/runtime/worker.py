@@ -27,13 +27,30 @@ from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
+from kafka.errors import (
+    CommitFailedError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RebalanceInProgressError,
+    RecordListTooLargeError,
+)
+from kafka.future import Future as KafkaFuture
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from schemas.dead_letter import FailureReason, FailureStage
 from services.runtime import metrics
-from services.runtime.dead_letters import dead_letter_record
-from services.runtime.messages import Dropped, Emit, Emitted, Message, Outcome, Rejected, TransientError
+from services.runtime.dead_letters import SHRUNK_PAYLOAD_BYTES, dead_letter_record, minimal_dead_letter
+from services.runtime.header_names import tolerate_non_utf8_header_names
+from services.runtime.messages import (
+    Dropped,
+    Emit,
+    Emitted,
+    Message,
+    Outcome,
+    Rejected,
+    TransientError,
+    message_from_record,
+)
 from services.runtime.watchdog import Assignment
 
 log = logging.getLogger(__name__)
@@ -166,6 +183,12 @@ class Worker:
         self._next_offsets: dict[TopicPartition, int] = {}
         # What the stall watchdog watches (services/runtime/watchdog.py), published after each poll.
         self.assignment = Assignment()
+        # Records the broker refused as too large, by source position: an output becomes an
+        # output_too_large dead letter, a dead letter is sent again smaller (see _produce).
+        self._too_large: dict[tuple[str, int, int], int] = {}
+        self._sent: list[tuple[Any, Message, bool]] = []
+        # A record whose header name is not UTF-8 must not stop the consumer (header_names.py).
+        tolerate_non_utf8_header_names()
 
     def stop(self, *_: Any) -> None:
         """Finish the batch in hand, commit it, then leave (safe to call from a signal handler)."""
@@ -377,7 +400,11 @@ class Worker:
             futures = self._produce(messages, outcomes)
             self.producer.flush()
             failures = [future.exception for future in futures if future.failed()]
+            if failures and self._note_too_large():
+                continue  # sent again at once, smaller: waiting would not make them fit
             if not failures:
+                for message in messages:
+                    self._too_large.pop((message.topic, message.partition, message.offset), None)
                 if attempt:
                     metrics.HEALTH.set_ready(True)
                 return True
@@ -467,23 +494,57 @@ class Worker:
             self._beat()
         return self._stop.is_set()
 
+    def _note_too_large(self) -> bool:
+        """Remember the sends just refused as too large; True if each can be sent again smaller."""
+        too_large = (MessageSizeTooLargeError, RecordListTooLargeError)
+        refused = [(m, dlq) for f, m, dlq in self._sent if f.failed() and isinstance(f.exception, too_large)]
+        for message, dead_letter in refused:
+            position = (message.topic, message.partition, message.offset)
+            self._too_large[position] = self._too_large.get(position, 0) + (2 if dead_letter else 1)
+            log.warning(
+                "record refused as too large, sending a smaller one",
+                extra={"topic": message.topic, "partition": message.partition, "offset": message.offset},
+            )
+        # A minimal dead letter (level 3) is a few hundred bytes: past that, retry like any failure.
+        return bool(refused) and all(level <= 3 for level in self._too_large.values())
+
     def _produce(self, messages: Sequence[Message], outcomes: Sequence[Outcome]) -> list[Any]:
         """Send the batch's records; the futures of the sends."""
         futures = []
+        self._sent = []
         for message, outcome in zip(messages, outcomes, strict=True):
+            shrink = self._too_large.get((message.topic, message.partition, message.offset), 0)
+            if isinstance(outcome, Emitted) and shrink:
+                # The broker refused this output as too large: dead-letter the input instead.
+                outcome = Rejected(
+                    FailureReason.OUTPUT_TOO_LARGE,
+                    f"output of {sum(len(r.value) for r in outcome.records)} bytes refused by the broker",
+                    outcome.article_id,
+                    outcome.trace_id,
+                )
             if isinstance(outcome, Emitted):
                 for record in outcome.records:
                     futures.append(self._send(record))
+                    self._sent.append((futures[-1], message, False))
                     metrics.EVENTS_PRODUCED.labels(record.topic).inc()
                 self.stats.emitted += len(outcome.records)
             elif isinstance(outcome, Rejected):
-                futures.append(
-                    self._send(
-                        dead_letter_record(
-                            message, outcome, self.stage, self.name, self.dlq_payload_max_bytes
-                        )
+                if shrink <= 1:
+                    letter = dead_letter_record(
+                        message, outcome, self.stage, self.name, self.dlq_payload_max_bytes
                     )
-                )
+                elif shrink == 2:
+                    letter = dead_letter_record(
+                        message,
+                        outcome,
+                        self.stage,
+                        self.name,
+                        min(SHRUNK_PAYLOAD_BYTES, self.dlq_payload_max_bytes),
+                    )
+                else:
+                    letter = minimal_dead_letter(message, outcome, self.stage, self.name, 0)
+                futures.append(self._send(letter))
+                self._sent.append((futures[-1], message, True))
                 self.stats.dead_lettered += 1
                 metrics.EVENTS_DEAD_LETTERED.labels(outcome.reason).inc()
                 log.warning(
@@ -512,9 +573,15 @@ class Worker:
         return futures
 
     def _send(self, record: Emit) -> Any:
-        return self.producer.send(
-            record.topic, key=record.key, value=record.value, headers=list(record.headers)
-        )
+        try:
+            return self.producer.send(
+                record.topic, key=record.key, value=record.value, headers=list(record.headers)
+            )
+        except (MessageSizeTooLargeError, RecordListTooLargeError) as exc:
+            # Refused before sending (over max_request_size): a failed send like the broker's refusal.
+            refused: KafkaFuture = KafkaFuture()
+            refused.failure(exc)
+            return refused
 
     def _commit(self, messages: Sequence[Message]) -> None:
         next_offsets: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -551,14 +618,15 @@ class Worker:
 
 
 def _to_message(record: Any) -> Message:
-    return Message(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        headers={k: (v or b"") for k, v in (record.headers or [])},
-        timestamp_ms=record.timestamp,
+    # Every header kept, repeated names and None values included (message_from_record).
+    return message_from_record(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        record.headers,
+        record.timestamp,
     )
 
 

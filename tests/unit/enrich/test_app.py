@@ -120,14 +120,17 @@ def test_an_output_too_large_for_kafka_is_dead_lettered(fake_topics: dict[str, F
     assert DeadLetter.model_validate_json(sent["value"]).reason == "output_too_large"
 
 
-def test_a_dead_letter_too_large_for_kafka_is_skipped_not_retried_forever(
+def test_a_dead_letter_too_large_for_kafka_is_sent_again_smaller_not_skipped(
     fake_topics: dict[str, FakeTopic],
 ) -> None:
-    fake_topics[TOPICS.dlq].errors = [MessageSizeTooLargeError()]
+    fake_topics[TOPICS.dlq].errors = [MessageSizeTooLargeError(), MessageSizeTooLargeError()]
     message = record_of({"not": "an event"})
     [letter] = process_event(message, 1000)
     asyncio.run(enrich_app.deliver(message, letter))
-    assert fake_topics[TOPICS.dlq].sent == []
+    [sent] = fake_topics[TOPICS.dlq].sent
+    smaller = DeadLetter.model_validate_json(sent["value"])
+    assert smaller.reason == "validation_failed" and "minimal dead letter" in smaller.detail
+    assert smaller.payload_size == len(message.value or b"")
 
 
 def test_broker_credentials_follow_the_shared_kafka_settings() -> None:
