@@ -2,8 +2,9 @@
 
 Each service is ``python -m services.<name>`` run by its own supervisor
 (``python -m services.stack.supervise``, see there), which restarts it with capped backoff when it
-exits unexpectedly. Logs go to ``<state>/logs/<name>.log``; ``<state>/run`` holds the service's
-pid, its supervisor's pid and the supervisor's status file (restarts, last exit, last error line).
+exits unexpectedly and kills it when its ``/healthz`` stops answering. Logs go to
+``<state>/logs/<name>.log``; ``<state>/run`` holds the service's pid, its supervisor's pid and the
+supervisor's status file (restarts, last exit, last error line).
 Starting is idempotent (a supervised service is left alone; a service running without a supervisor
 gets one that adopts it) and stopping sends SIGTERM to the supervisor, which passes it on and does
 not restart: each service finishes its batch and commits before it exits.
@@ -131,8 +132,17 @@ def start(
             continue
         if proc.running:
             log.info("service runs without a supervisor: adopting it", extra={"service": proc.name})
+        argv = command_line(
+            proc.name,
+            state_dir,
+            command,
+            policy,
+            sys.executable,
+            adopt_pid=proc.pid,
+            health_url=health_url(proc.name, child_env),
+        )
         supervisor_pid = spawn_detached(
-            command_line(proc.name, state_dir, command, policy, sys.executable, adopt_pid=proc.pid),
+            argv,
             pidfile=files.supervisor_pidfile,
             output=files.log,
             env=child_env,
@@ -150,6 +160,23 @@ def start(
         )
         started.append(current)
     return started
+
+
+def health_url(name: str, env: Mapping[str, str]) -> str | None:
+    """The service's ``/healthz`` as its settings will say (None: metrics off or not understood)."""
+    from importlib import import_module
+
+    fields = import_module(f"services.{name}.settings").Settings.model_fields
+    prefix = f"NEWSWIRE_{name.upper()}_"
+    host = env.get(f"{prefix}METRICS_HOST", fields["metrics_host"].default)
+    try:
+        port = int(env.get(f"{prefix}METRICS_PORT", fields["metrics_port"].default))
+    except ValueError:
+        return None  # the service will say what is wrong with it when it starts
+    if not port:
+        return None
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{host}:{port}/healthz"
 
 
 def _wait_for_service(state_dir: Path, name: str, supervisor_pid: int) -> ServiceProcess:

@@ -9,7 +9,10 @@ that exits non-zero or dies of a signal (a crash, a stall watchdog, the OOM kill
 started again after 1 s, then 2 s, 4 s ... at most 60 s; the delay starts over once a run lasted
 30 s. A service that exits 0 stopped on purpose and is not restarted. SIGTERM to the supervisor
 (``make down``) is passed to the service, which finishes and commits its batch; the supervisor
-waits for it and exits without restarting it.
+waits for it and exits without restarting it. With ``--health-url`` the supervisor also probes the
+service's ``/healthz`` like a Kubernetes liveness probe (every 20 s, 5 s timeout, 3 failures in a
+row once it has answered) and SIGKILLs a service that stopped answering: a process frozen as a
+whole cannot exit by itself.
 
 Files below ``<state>/run``: ``<name>.supervisor.pid`` (this process), ``<name>.pid`` (the service,
 rewritten at every start) and ``<name>.status.json`` (state, restarts, last exit code, last error
@@ -26,6 +29,8 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +51,8 @@ ERROR_SCAN_BYTES = 256 * 1024
 ERROR_LINE_MAX_CHARS = 500
 _ERROR_LEVELS = frozenset({"error", "critical", "fatal"})
 ADOPTED_POLL_S = 0.5
+#: The probe goes straight to the service, whatever HTTP_PROXY says.
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass(frozen=True)
@@ -55,18 +62,30 @@ class RestartPolicy:
     initial_s: float = 1.0
     max_s: float = 60.0
     reset_after_s: float = 30.0
+    #: the liveness probe (used when the supervisor knows the service's health URL)
+    health_interval_s: float = 20.0
+    health_timeout_s: float = 5.0
+    health_failures: int = 3
 
     ENV_PREFIX = "NEWSWIRE_SUPERVISE_"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RestartPolicy:
-        """``NEWSWIRE_SUPERVISE_BACKOFF_INITIAL_S``, ``..._BACKOFF_MAX_S``, ``..._RESET_AFTER_S``."""
+        """``NEWSWIRE_SUPERVISE_`` + ``BACKOFF_INITIAL_S``, ``BACKOFF_MAX_S``, ``RESET_AFTER_S``,
+        ``HEALTH_INTERVAL_S``, ``HEALTH_TIMEOUT_S``, ``HEALTH_FAILURES``."""
         env = os.environ if env is None else env
         defaults = cls()
+
+        def get(name: str, default: float) -> float:
+            return float(env.get(f"{cls.ENV_PREFIX}{name}", default))
+
         return cls(
-            initial_s=float(env.get(f"{cls.ENV_PREFIX}BACKOFF_INITIAL_S", defaults.initial_s)),
-            max_s=float(env.get(f"{cls.ENV_PREFIX}BACKOFF_MAX_S", defaults.max_s)),
-            reset_after_s=float(env.get(f"{cls.ENV_PREFIX}RESET_AFTER_S", defaults.reset_after_s)),
+            initial_s=get("BACKOFF_INITIAL_S", defaults.initial_s),
+            max_s=get("BACKOFF_MAX_S", defaults.max_s),
+            reset_after_s=get("RESET_AFTER_S", defaults.reset_after_s),
+            health_interval_s=get("HEALTH_INTERVAL_S", defaults.health_interval_s),
+            health_timeout_s=get("HEALTH_TIMEOUT_S", defaults.health_timeout_s),
+            health_failures=int(get("HEALTH_FAILURES", defaults.health_failures)),
         )
 
     def delay(self, consecutive_failures: int) -> float:
@@ -83,6 +102,12 @@ class RestartPolicy:
             f"{self.max_s:g}",
             "--reset-after",
             f"{self.reset_after_s:g}",
+            "--health-interval",
+            f"{self.health_interval_s:g}",
+            "--health-timeout",
+            f"{self.health_timeout_s:g}",
+            "--health-failures",
+            str(self.health_failures),
         ]
 
 
@@ -241,11 +266,15 @@ class Supervisor:
         command: Sequence[str],
         policy: RestartPolicy,
         adopt_pid: int | None = None,
+        health_url: str | None = None,
     ) -> None:
         self.files = files
         self.command = list(command)
         self.policy = policy
         self.adopted = adopt_pid
+        self.health_url = health_url
+        #: why the supervisor killed the current run (it then has no error line of its own)
+        self._killed_because: str | None = None
         self.child: subprocess.Popen[bytes] | None = None
         self.stop_requested = False
         self._signalled: set[int] = set()
@@ -309,8 +338,40 @@ class Supervisor:
         log.info("service started", extra={"pid": pid, "restarts": self.status.restarts})
         if self.stop_requested:  # the stop arrived while the process was being created
             self._terminate_current()
-        # wait() resumes after a signal handler ran (PEP 475): SIGTERM is passed on, then we wait
-        return self.child.wait()
+        if self.health_url is None:
+            # wait() resumes after a signal handler ran (PEP 475): SIGTERM is passed on, then we wait
+            return self.child.wait()
+        return self._wait_probing(self.child, self.health_url)
+
+    def _wait_probing(self, child: subprocess.Popen[bytes], url: str) -> int:
+        """Wait for the child, probing ``url`` meanwhile; SIGKILL it when it stopped answering.
+
+        Failures count only once the service answered (it may wait for Kafka before it serves) and
+        not while it is being stopped.
+        """
+        policy = self.policy
+        answered = False
+        failures = 0
+        next_probe = time.monotonic() + policy.health_interval_s
+        while True:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                return child.wait(timeout=max(0.05, next_probe - time.monotonic()))
+            next_probe = time.monotonic() + policy.health_interval_s
+            if self.stop_requested:
+                continue
+            problem = probe_health(url, policy.health_timeout_s)
+            if problem is None:
+                answered, failures = True, 0
+                continue
+            if not answered:
+                continue
+            failures += 1
+            log.warning("liveness probe failed", extra={"url": url, "problem": problem, "failures": failures})
+            if failures >= policy.health_failures:
+                self._killed_because = f"liveness probe failed {failures} times in a row: {problem}"
+                log.error("killing the service: %s", self._killed_because, extra={"pid": child.pid})
+                child.kill()  # SIGKILL: a process frozen as a whole cannot act on SIGTERM
+                return child.wait()
 
     def _watch_adopted(self) -> int | None:
         """Wait for a service this supervisor did not start (its exit code cannot be known)."""
@@ -324,7 +385,8 @@ class Supervisor:
         return None
 
     def _record_exit(self, code: int | None, output: bytes) -> None:
-        error = last_error_line(output) if code != 0 else None
+        error = self._killed_because or last_error_line(output)
+        self._killed_because = None
         self._update(
             pid=None,
             last_exit_code=code,
@@ -368,6 +430,18 @@ class Supervisor:
         write_json_atomically(self.files.status_file, asdict(self.status))
 
 
+def probe_health(url: str, timeout: float) -> str | None:
+    """None when ``url`` answers 2xx within ``timeout``, else what went wrong."""
+    try:
+        with _NO_PROXY.open(url, timeout=timeout) as response:
+            return None if 200 <= response.status < 300 else f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        body = exc.read(200).decode(errors="replace").strip()
+        return f"HTTP {exc.code}: {body}" if body else f"HTTP {exc.code}"
+    except (OSError, ValueError) as exc:  # refused, timed out, reset
+        return f"no answer: {exc}"
+
+
 def _write_pidfile(path: Path, pid: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -382,12 +456,15 @@ def command_line(
     policy: RestartPolicy,
     python: str,
     adopt_pid: int | None = None,
+    health_url: str | None = None,
 ) -> list[str]:
     """The supervisor's argv; its first arguments are the marker ``ServiceFiles`` looks for."""
     argv = [python, "-m", "services.stack.supervise", "--service", name, "--state-dir", str(state_dir)]
     argv += policy.args()
     if adopt_pid is not None:
         argv += ["--adopt", str(adopt_pid)]
+    if health_url is not None:
+        argv += ["--health-url", health_url]
     return [*argv, "--", *command]
 
 
@@ -399,6 +476,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backoff-initial", type=float, default=defaults.initial_s)
     parser.add_argument("--backoff-max", type=float, default=defaults.max_s)
     parser.add_argument("--reset-after", type=float, default=defaults.reset_after_s)
+    parser.add_argument("--health-url", help="the service's /healthz: SIGKILL it when it stops answering")
+    parser.add_argument("--health-interval", type=float, default=defaults.health_interval_s)
+    parser.add_argument("--health-timeout", type=float, default=defaults.health_timeout_s)
+    parser.add_argument("--health-failures", type=int, default=defaults.health_failures)
     parser.add_argument("--adopt", type=int, help="pid of the service already running: watch it first")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- the service's command line")
     args = parser.parse_args(argv)
@@ -406,9 +487,16 @@ def main(argv: list[str] | None = None) -> int:
     if not command:
         parser.error("no command to supervise (give it after --)")
     configure_logging(args.service)
-    policy = RestartPolicy(args.backoff_initial, args.backoff_max, args.reset_after)
+    policy = RestartPolicy(
+        args.backoff_initial,
+        args.backoff_max,
+        args.reset_after,
+        args.health_interval,
+        args.health_timeout,
+        args.health_failures,
+    )
     files = ServiceFiles(args.service, args.state_dir.absolute())
-    return Supervisor(files, command, policy, adopt_pid=args.adopt).run()
+    return Supervisor(files, command, policy, adopt_pid=args.adopt, health_url=args.health_url).run()
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 Each test runs services under their supervisors in a private state directory, with its own consumer
 group (committed at the end of the input topic first, so it takes nothing from a pipeline already
 running), its own metrics port and a small backoff: SIGKILL one and it comes back with a new pid;
-break one's settings and ``newswire status`` shows it crash-looping with its error line; stopping
-them (``make down``) leaves nothing running and nothing restarted.
+freeze one (SIGSTOP) and the liveness probe kills and restarts it; break one's settings and
+``newswire status`` shows it crash-looping with its error line; stopping them (``make down``)
+leaves nothing running and nothing restarted.
 """
 
 from __future__ import annotations
@@ -150,6 +151,37 @@ def test_a_killed_service_comes_back_with_a_new_pid(state_dir: Path, ingest_env:
     after = service(state_dir, "ingest")
     assert after.state == "stopped" and after.pid is None and after.supervisor_pid is None
     assert after.restarts == 1
+
+
+def test_a_frozen_service_is_killed_by_the_liveness_probe_and_comes_back(
+    state_dir: Path, ingest_env: dict[str, str]
+) -> None:
+    env = {
+        **ingest_env,
+        "NEWSWIRE_SUPERVISE_HEALTH_INTERVAL_S": "0.5",
+        "NEWSWIRE_SUPERVISE_HEALTH_TIMEOUT_S": "1",
+        "NEWSWIRE_SUPERVISE_HEALTH_FAILURES": "3",
+    }
+    url = f"http://127.0.0.1:{ingest_env['NEWSWIRE_INGEST_METRICS_PORT']}"
+    (started,) = pipeline.start(state_dir, ["ingest"], env=env)
+    wait_for(lambda: ready(url), "ingest ready", READY_WITHIN_S, started.log_path)
+    assert started.pid is not None
+    time.sleep(1.5)  # a few probes answered: from now on, silence counts
+
+    os.kill(started.pid, signal.SIGSTOP)  # alive but frozen: neither its watchdog nor SIGTERM can act
+
+    back = wait_for(
+        lambda: (proc := service(state_dir, "ingest")).running and proc.pid != started.pid and proc,
+        "ingest killed by the liveness probe and restarted",
+        RESTART_WITHIN_S,
+        started.log_path,
+    )
+    assert not pid_alive(started.pid)
+    assert back.restarts == 1 and back.last_exit == "killed by SIGKILL"
+    assert back.last_error is not None and back.last_error.startswith(
+        "liveness probe failed 3 times in a row"
+    )
+    wait_for(lambda: ready(url), "the restarted ingest ready", READY_WITHIN_S, started.log_path)
 
 
 def test_a_crash_looping_service_shows_its_restarts_and_error_in_newswire_status(

@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import signal
+import socket
 import sys
 import textwrap
 import time
@@ -133,9 +134,9 @@ class Supervised:
         self.policy = policy
         self.supervisor_pid: int | None = None
 
-    def start(self, adopt_pid: int | None = None) -> int:
+    def start(self, adopt_pid: int | None = None, health_url: str | None = None) -> int:
         argv = command_line(
-            "flaky", self.files.state_dir, self.command, self.policy, sys.executable, adopt_pid
+            "flaky", self.files.state_dir, self.command, self.policy, sys.executable, adopt_pid, health_url
         )
         self.supervisor_pid = spawn_detached(
             argv, pidfile=self.files.supervisor_pidfile, output=self.files.log, cwd=REPO_ROOT
@@ -314,3 +315,75 @@ def test_a_service_running_without_a_supervisor_is_adopted(supervised: Any, tmp_
     assert status["restarts"] == 1 and status["pid"] != orphan and pid_alive(status["pid"])
     assert status["last_exit_code"] is None and "code unknown" in status["last_exit"]
     assert managed_pid(child.files.supervisor_pidfile, child.files.supervisor_marker) == child.supervisor_pid
+
+
+def serving_health(port: int) -> str:
+    """A child that answers /healthz on ``port`` (and notes each probe) until it is stopped."""
+    return f"""
+        import http.server, threading
+        class Health(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+                say("info", f"probed on attempt {{attempt}}")
+            def log_message(self, *args):
+                pass
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", {port}), Health)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        while True:
+            time.sleep(0.05)
+    """
+
+
+PROBING = RestartPolicy(
+    initial_s=0.2,
+    max_s=0.8,
+    reset_after_s=5.0,
+    health_interval_s=0.2,
+    health_timeout_s=0.5,
+    health_failures=3,
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_service_frozen_as_a_whole_is_killed_by_the_liveness_probe_and_restarted(supervised: Any) -> None:
+    port = _free_port()
+    child = supervised(serving_health(port), PROBING)
+    child.start(health_url=f"http://127.0.0.1:{port}/healthz")
+    child.wait(lambda: "probed on attempt 1" in child.files.log.read_text(), "the first probe answered")
+    first = child.status()["pid"]
+
+    os.kill(first, signal.SIGSTOP)  # alive, but answers nothing: it cannot end itself
+
+    child.wait(lambda: "probed on attempt 2" in child.files.log.read_text(), "the restarted child probed")
+    status = child.status()
+    assert not pid_alive(first)
+    assert status["restarts"] == 1 and status["last_exit"] == "killed by SIGKILL"
+    assert status["last_error"].startswith("liveness probe failed 3 times in a row: no answer")
+
+
+def test_the_liveness_probe_leaves_a_service_alone_that_answers(supervised: Any) -> None:
+    port = _free_port()
+    healthy = supervised(serving_health(port), PROBING)
+    healthy.start(health_url=f"http://127.0.0.1:{port}/healthz")
+    healthy.wait(lambda: healthy.files.log.read_text().count("probed on attempt 1") >= 8, "eight probes")
+
+    assert len(healthy.start_times()) == 1 and healthy.status()["restarts"] == 0
+
+
+def test_the_liveness_probe_waits_for_a_first_answer(supervised: Any) -> None:
+    # a service waiting for Kafka before it serves /healthz is starting, not dead
+    silent = supervised("time.sleep(60)\n", PROBING)
+    silent.start(health_url=f"http://127.0.0.1:{_free_port()}/healthz")
+    silent.wait(lambda: silent.status().get("state") == "running", "start")
+
+    time.sleep(PROBING.health_interval_s * PROBING.health_failures * 4)
+
+    assert len(silent.start_times()) == 1 and pid_alive(silent.status()["pid"])
