@@ -59,7 +59,11 @@ def _exit_now(signum: int, frame: object) -> None:
 def main() -> None:
     started_at = time.monotonic()
     configure_logging("enrich", settings.log_level, settings.log_json)
-    throttle_repeats()
+    if settings.library_log_level != "WARNING":  # to see fetches, assignments, pauses and recovery
+        for library in ("faust", "mode", "aiokafka"):
+            logging.getLogger(library).setLevel(settings.library_log_level)
+    if settings.library_log_level != "DEBUG":
+        throttle_repeats()
     # Until faust's worker installs its own handlers, SIGTERM has nothing to finish: just leave.
     signal.signal(signal.SIGTERM, _exit_now)
     log.info(

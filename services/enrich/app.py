@@ -35,6 +35,7 @@ from schemas.dead_letter import FailureStage
 from schemas.topics import TOPICS
 from services.enrich.dedup import NearDuplicateIndex, mark
 from services.enrich.handler import PRODUCER, output_too_large, process_event
+from services.enrich.partition_probe import partition_states
 from services.enrich.pipeline import enrich
 from services.enrich.settings import Settings
 from services.runtime import metrics
@@ -145,6 +146,7 @@ async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
     """For each ingested article: enrich it, or dead-letter it, and wait until Kafka has the result."""
     async for event in stream.events():
         message = message_from_event(event)
+        processed_offsets[(message.topic, message.partition)] = message.offset
         metrics.record_consumed([message])
         with metrics.PROCESS_SECONDS.time():
             records = process_event(message, settings.dlq_payload_max_bytes, enrich_and_mark_duplicates)
@@ -231,6 +233,19 @@ async def serve_metrics() -> None:
             input_topic=TOPICS.ingested,
         )
     metrics.HEALTH.set_ready(True)
+
+
+#: The last offset the agent took up, by (topic, partition): what the partition probe compares with.
+processed_offsets: dict[tuple[str, int], int] = {}
+
+
+async def log_partition_states() -> None:
+    """With the Kafka libraries at DEBUG: each assigned partition as faust and aiokafka see it."""
+    log.info("partition states", extra=partition_states(app, processed_offsets))
+
+
+if settings.library_log_level == "DEBUG":
+    app.timer(interval=5.0)(log_partition_states)
 
 
 @app.timer(interval=5.0)

@@ -28,6 +28,11 @@ class Settings(ServiceSettings):
         description="Faust app id: the Kafka consumer group and the prefix of faust's own topics.",
     )
     metrics_port: int = Field(default=9102, ge=0, le=65535, description="Their port; 0 turns them off.")
+    library_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING",
+        description="Level of faust, mode and aiokafka (fetches, assignment, recovery); DEBUG also "
+        "turns off the throttling of their repeated lines.",
+    )
     max_message_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024, description="Largest record the producer will send."
     )
