@@ -39,13 +39,22 @@ WAIT_S = 120.0
 def running_pipeline(endpoints, es: Elasticsearch) -> Iterator[None]:  # type: ignore[no-untyped-def]
     ensure_topics(KafkaSettings(), pipeline_topics(TopicSettings()))
     ensure_index(es)
-    before = {proc.name for proc in pipeline.status(endpoints.state_dir) if proc.running}
+    # A supervisor waiting out its backoff has no service pid but is still someone else's service.
+    before = {proc.name for proc in pipeline.status(endpoints.state_dir) if proc.supervised or proc.running}
     pipeline.start(endpoints.state_dir)
     yield
     # Leave services that were already running (e.g. from `make up`) as they were.
     started_here = [name for name in pipeline.SERVICES if name not in before]
-    stopped = pipeline.stop(endpoints.state_dir, started_here)
+    # Their supervisors restart a service that crashed, which would hide it: their records must show none.
+    crashed = [
+        f"{proc.name}: {proc.restarts} restarts, last {proc.last_exit}: {proc.last_error}"
+        for proc in pipeline.status(endpoints.state_dir, started_here)
+        if proc.restarts or proc.last_exit_code is not None
+    ]
+    # A service stopping right after a rebalance may wait out LeaveGroup (about 30 s).
+    stopped = pipeline.stop(endpoints.state_dir, started_here, timeout=90)
     assert all(stopped.values()), f"services did not stop on SIGTERM: {stopped}"
+    assert not crashed, f"services exited on their own during the tests: {crashed}"
 
 
 def newswire(*args: str) -> subprocess.CompletedProcess[str]:

@@ -47,12 +47,21 @@ DLQ_PAYLOAD_MAX_BYTES = 1_048_576
 def running_pipeline(endpoints: Any, es: Elasticsearch) -> Iterator[None]:
     ensure_topics(KafkaSettings(), pipeline_topics(TopicSettings()))
     ensure_index(es)
-    before = {proc.name for proc in pipeline.status(endpoints.state_dir) if proc.running}
+    # A supervisor waiting out its backoff has no service pid but is still someone else's service.
+    before = {proc.name for proc in pipeline.status(endpoints.state_dir) if proc.supervised or proc.running}
     pipeline.start(endpoints.state_dir)
     yield
     started_here = [name for name in pipeline.SERVICES if name not in before]
-    stopped = pipeline.stop(endpoints.state_dir, started_here)
+    # Their supervisors restart a service that crashed, which would hide it: their records must show none.
+    crashed = [
+        f"{proc.name}: {proc.restarts} restarts, last {proc.last_exit}: {proc.last_error}"
+        for proc in pipeline.status(endpoints.state_dir, started_here)
+        if proc.restarts or proc.last_exit_code is not None
+    ]
+    # A service stopping right after a rebalance may wait out LeaveGroup (about 30 s).
+    stopped = pipeline.stop(endpoints.state_dir, started_here, timeout=90)
     assert all(stopped.values()), f"services did not stop on SIGTERM: {stopped}"
+    assert not crashed, f"services exited on their own during the tests: {crashed}"
 
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:
