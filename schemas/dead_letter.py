@@ -67,7 +67,7 @@ FAILURE_REASON_MEANINGS: dict[FailureReason, str] = {
     FailureReason.UNSUPPORTED_SCHEMA_VERSION: "the schema_version has a major this service cannot read",
     FailureReason.MISSING_TITLE: "ingest: no headline found",
     FailureReason.MISSING_BODY: "ingest: no body text found after the headline",
-    FailureReason.TOO_LONG: "ingest: title, paragraph count or body over the configured limits",
+    FailureReason.TOO_LONG: "title, paragraphs or body over ingest's limits (enrich enforces the body's too)",
     FailureReason.IMPLAUSIBLE_DATE: "ingest: published_at or updated_at too far in the past or the future",
     FailureReason.ENRICH_FAILED: "enrich: an enricher raised on this article",
     FailureReason.OUTPUT_TOO_LARGE: "enrich: the enriched event is larger than the broker accepts",

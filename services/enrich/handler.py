@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from schemas.articles import Article, EnrichedArticle
+from schemas.articles import MAX_BODY_CHARS, Article, EnrichedArticle
 from schemas.dead_letter import FailureReason, FailureStage
 from schemas.envelope import (
     ArticleEnriched,
@@ -50,6 +50,16 @@ def handle(message: Message, enrich_article: Enrich = enrich) -> Outcome:
     if isinstance(event, Rejected):
         return event
     article_id, trace_id = event.article.id, event.trace_id
+    body_chars = sum(len(paragraph) for paragraph in event.article.paragraphs)
+    if body_chars > MAX_BODY_CHARS:
+        # Not from ingest, which never emits more; enriching megabytes would hold the event loop
+        # (and the partition) for minutes.
+        return Rejected(
+            FailureReason.TOO_LONG,
+            f"body has {body_chars} characters; ingest's limit, enforced here too, is {MAX_BODY_CHARS}",
+            article_id,
+            trace_id,
+        )
     try:
         enriched = enrich_article(event.article)
     except Exception as exc:

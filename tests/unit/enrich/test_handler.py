@@ -158,3 +158,14 @@ def test_output_too_large_dead_letters_the_input_with_a_small_payload() -> None:
     assert letter.article_id == source.id
     assert letter.trace_id == "trace-big"
     assert letter.payload() == (message.value or b"")[:16]
+
+
+def test_a_body_larger_than_ingest_ever_emits_is_dead_lettered_not_enriched() -> None:
+    def never(_: Article) -> EnrichedArticle:
+        raise AssertionError("enriched a body over the limit")
+
+    paragraphs = ["x" * 1_000_000, "y" * 1_000_001]
+    letter = dead_letter(
+        process_event(record_of(ingested_event(article(paragraphs=paragraphs))), MAX_PAYLOAD, never)
+    )
+    assert letter.reason == "too_long" and "2000001 characters" in letter.detail
