@@ -5,7 +5,7 @@ STATE ?= .state
 INSTALLED := $(STATE)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST := $(PYTHON) -m pytest
 
-.PHONY: help install up down status test test-unit test-integration test-e2e test-faults soak lint format schemas bench clean
+.PHONY: help install up down status test test-unit test-integration test-e2e test-faults soak stress-enrich lint format schemas bench clean
 
 help:
 	@echo "make up      start Kafka, Elasticsearch and the three services; load the samples; search"
@@ -85,6 +85,15 @@ schemas: install
 bench: install
 	$(PYTHON) -m pip install --disable-pip-version-check -q -e '.[bench]'
 	$(PYTHON) -m bench.speed $(BENCH_ARGS)
+
+# Enrich's consumer-group life cycle over and over (issue 10), with faust/aiokafka at DEBUG; logs in
+# /tmp/enrich-stress-*. The SIGTERM-and-restart test 20 times after the near-duplicate test, then 10
+# rounds of workers joining, SIGKILLed mid-batch and stopped while articles flow: about 40 minutes.
+# Not part of `make test`. Two workers on a new group, as bench.speed's enrich2: `python3 -m
+# tests.stress.enrich pairs --fresh-topics 2` against a private broker (NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS).
+stress-enrich: install
+	$(PYTHON) -m tests.stress.enrich restart --runs $${RUNS:-20} --after-dedup
+	$(PYTHON) -m tests.stress.enrich rounds --rounds $${ROUNDS:-10}
 
 clean: down
 	rm -rf $(STATE) deploy/analysis-plugin/target deploy/native/target

@@ -34,6 +34,7 @@ from schemas.articles import Article, EnrichedArticle
 from schemas.dead_letter import FailureStage
 from schemas.topics import TOPICS
 from services.enrich.dedup import NearDuplicateIndex, mark
+from services.enrich.faust_fixes import EnrichTableManager, fetch_only_active_partitions
 from services.enrich.handler import PRODUCER, output_too_large, process_event
 from services.enrich.partition_probe import partition_states
 from services.enrich.pipeline import enrich
@@ -71,6 +72,9 @@ def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
 settings = load_settings(Settings)
 # A record whose header name is not UTF-8 must not stop the consumer (runtime/header_names.py).
 tolerate_non_utf8_header_names()
+# faust loses records of stream partitions after a rebalance without these (enrich/faust_fixes.py).
+if settings.faust_rebalance_fixes:
+    fetch_only_active_partitions()
 
 app = faust.App(
     settings.app_id,
@@ -99,6 +103,7 @@ app = faust.App(
     web_bind=settings.web_host,  # faust binds to web_bind (default 0.0.0.0); web_host only names it
     web_host=settings.web_host,
     web_port=settings.web_port,
+    TableManager=EnrichTableManager if settings.faust_rebalance_fixes else "faust.tables:TableManager",
 )
 
 ingested_topic = app.topic(TOPICS.ingested, key_type=bytes, value_type=bytes, internal=False)

@@ -37,6 +37,11 @@ class Settings(ServiceSettings):
         default=16 * 1024 * 1024, ge=1024, description="Largest record the producer will send."
     )
     commit_interval_s: float = Field(default=2.8, gt=0, description="How often acked offsets are committed.")
+    faust_rebalance_fixes: bool = Field(
+        default=True,
+        description="The two fixes of services/enrich/faust_fixes.py for records lost after a rebalance; "
+        "off only to reproduce the loss (tests/stress/enrich.py).",
+    )
     web_enabled: bool = Field(
         default=False, description="Faust's HTTP server (stats, health), off by default."
     )

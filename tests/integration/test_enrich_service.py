@@ -46,11 +46,11 @@ OUTPUT_AFTER_RESTART_WITHIN_S = 150.0
 class EnrichProcess:
     """One ``python -m services.enrich`` subprocess with its JSON log lines collected from a file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, module: str = "services.enrich") -> None:
         self.log_path = log_path
         self.log_file = log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.enrich"],
+            [sys.executable, "-m", module],
             cwd=REPO_ROOT,
             env=env,
             stdout=self.log_file,
@@ -58,11 +58,9 @@ class EnrichProcess:
         )
 
     def logs(self) -> list[dict[str, Any]]:
-        entries = []
-        for line in self.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("{"):
-                entries.append(json.loads(line))
-        return entries
+        """The JSON lines written so far; the last one only once it is complete (the process writes on)."""
+        *complete, _partial = self.log_path.read_text(encoding="utf-8", errors="replace").split("\n")
+        return [json.loads(line) for line in complete if line.startswith("{")]
 
     def logged(self, msg: str) -> list[dict[str, Any]]:
         return [entry for entry in self.logs() if entry.get("msg") == msg]

@@ -35,6 +35,7 @@ from pathlib import Path
 import orjson
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
+from bench.speed.kafka_tools import reset_topics
 from schemas.topics import TOPICS
 from services.runtime.kafka import end_offsets, ensure_topics, pipeline_topics
 from services.runtime.messages import TRACE_HEADER
@@ -43,6 +44,7 @@ from tests.integration.test_enrich_service import EnrichProcess, start_group_at_
 from tests.unit.enrich.factories import article, ingested_event
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_BROKERS = {"127.0.0.1:9092", "localhost:9092"}
 DEBUG_ENV = {"NEWSWIRE_ENRICH_LIBRARY_LOG_LEVEL": "DEBUG"}
 
 
@@ -252,7 +254,7 @@ class Group:
                 time.sleep(0.2)
         return workers
 
-    def _start(self, name: str) -> Worker:
+    def _start(self, name: str, module: str = "services.enrich") -> Worker:
         env = {
             **os.environ,
             **DEBUG_ENV,
@@ -261,7 +263,7 @@ class Group:
             "NEWSWIRE_ENRICH_METRICS_PORT": "0",
             "NEWSWIRE_ENRICH_DATA_DIR": str(self.out / f"faust-{name}"),
         }
-        worker = Worker(name, EnrichProcess(env, self.out / f"{name}.log"))
+        worker = Worker(name, EnrichProcess(env, self.out / f"{name}.log", module))
         self.running.append(worker)
         self.everyone.append(worker)
         return worker
@@ -410,18 +412,36 @@ def settle(
 
 
 def run_pairs(
-    runs: int, backlog: int, within_s: float, kafka: KafkaSettings, out: Path, workers: int, stagger_s: float
+    runs: int,
+    backlog: int,
+    within_s: float,
+    kafka: KafkaSettings,
+    out: Path,
+    workers: int,
+    stagger_s: float,
+    fresh_topics: int = 0,
 ) -> bool:
     """Each run: a fresh group, ``backlog`` articles waiting, ``workers`` workers started at the same
-    moment (or ``stagger_s`` apart, so that each joins while the others recover)."""
-    ensure_topics(kafka, pipeline_topics(TopicSettings()))
+    moment (or ``stagger_s`` apart, so that each joins while the others recover).
+
+    With ``fresh_topics`` (a private broker only, as ``bench.speed`` does on its own): the pipeline
+    topics are deleted and created empty with that many partitions before each run, and the group
+    starts without committed offsets, reading the backlog from the beginning.
+    """
+    if fresh_topics and kafka.bootstrap_servers.strip() in SHARED_BROKERS:
+        raise SystemExit("--fresh-topics deletes the pipeline topics: never on the shared broker")
+    if not fresh_topics:
+        ensure_topics(kafka, pipeline_topics(TopicSettings()))
     passed = 0
     for number in range(1, runs + 1):
         run = uuid.uuid4().hex[:10]
         app_id = f"newswire-enrich-pair-{run}"
         run_out = out / f"pair-{number:02d}"
         run_out.mkdir(parents=True, exist_ok=True)
-        start_group_at_end(kafka, app_id, TOPICS.ingested)
+        if fresh_topics:
+            reset_topics(kafka.bootstrap_servers, dict.fromkeys(TOPICS.all(), fresh_topics))
+        else:
+            start_group_at_end(kafka, app_id, TOPICS.ingested)
         reader = EnrichedReader(kafka, end_offsets(kafka, TOPICS.enriched))
         publisher = Publisher(kafka, run, rate=1000.0)
         group = Group(kafka, app_id, run_out)
@@ -453,6 +473,59 @@ def run_pairs(
             flush=True,
         )
     print(f"pairs: {passed}/{runs} passed, load {load()}", flush=True)
+    return passed == runs
+
+
+# --- window: a member joins while another one is finishing its recovery -----------------------------
+
+
+def run_window(runs: int, batch: int, within_s: float, kafka: KafkaSettings, out: Path) -> bool:
+    """Each run: a fresh group; a worker whose recovery callback sleeps (tests/stress/slow_recovery_worker)
+    starts, a second one joins while it sleeps, then a batch must come out of the two."""
+    ensure_topics(kafka, pipeline_topics(TopicSettings()))
+    passed = 0
+    for number in range(1, runs + 1):
+        run = uuid.uuid4().hex[:10]
+        app_id = f"newswire-enrich-window-{run}"
+        run_out = out / f"window-{number:02d}"
+        run_out.mkdir(parents=True, exist_ok=True)
+        start_group_at_end(kafka, app_id, TOPICS.ingested)
+        reader = EnrichedReader(kafka, end_offsets(kafka, TOPICS.enriched))
+        publisher = Publisher(kafka, run, rate=20.0)
+        group = Group(kafka, app_id, run_out)
+        started = time.monotonic()
+        missing: set[str] = set()
+        try:
+            publisher.start_batch(batch // 2)
+            slow = group._start(f"w{next(group.numbers)}", "tests.stress.slow_recovery_worker")
+            sleeping = LogTail(slow.process.log_path, ("recovery callback sleeping",))
+            deadline = time.monotonic() + 90
+            while not sleeping.logged("recovery callback sleeping") and time.monotonic() < deadline:
+                time.sleep(0.2)
+            group.join()  # joins while the first one sits in its recovery callback
+            publisher.wait_batch()
+            publisher.start_batch(batch - batch // 2)
+            publisher.wait_batch()
+            deadline = time.monotonic() + within_s
+            while time.monotonic() < deadline:
+                missing = publisher.ids() - (reader.ids() & group.enriched())
+                if not missing:
+                    break
+                time.sleep(0.5)
+        finally:
+            counts = {worker.name: len(worker.enriched() & publisher.ids()) for worker in group.everyone}
+            group.stop_all()
+            publisher.close()
+            reader.close()
+            delete_topics_of(kafka, app_id)
+        passed += not missing
+        status = "pass" if not missing else f"FAIL ({len(missing)} of {batch} missing after {within_s:.0f}s)"
+        print(
+            f"{stamp()} window {number}/{runs}: {status}; {time.monotonic() - started:.1f}s, "
+            f"enriched per worker {counts}, load {load()}" + (f"; logs in {run_out}" if missing else ""),
+            flush=True,
+        )
+    print(f"window: {passed}/{runs} passed, load {load()}", flush=True)
     return passed == runs
 
 
@@ -492,6 +565,17 @@ def main(argv: list[str] | None = None) -> int:
     pairs.add_argument("--within", type=float, default=90.0, help="seconds for the backlog to come out")
     pairs.add_argument("--workers", type=int, default=2)
     pairs.add_argument("--stagger", type=float, default=0.0, help="seconds between the workers' starts")
+    pairs.add_argument(
+        "--fresh-topics",
+        type=int,
+        default=0,
+        metavar="PARTITIONS",
+        help="private broker only: recreate the pipeline topics empty before each run, no committed offsets",
+    )
+    window = sub.add_parser("window", help="a member joins while another finishes its recovery, N times")
+    window.add_argument("--runs", type=int, default=5)
+    window.add_argument("--batch", type=int, default=200)
+    window.add_argument("--within", type=float, default=120.0)
     args = parser.parse_args(argv)
     out = args.out or Path(f"/tmp/enrich-stress-{datetime.now(UTC):%H%M%S}-{uuid.uuid4().hex[:4]}")
     out.mkdir(parents=True, exist_ok=True)
@@ -500,8 +584,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.scenario == "restart":
         ok = run_restarts(args.runs, args.after_dedup, out)
+    elif args.scenario == "window":
+        ok = run_window(args.runs, args.batch, args.within, kafka, out)
     elif args.scenario == "pairs":
-        ok = run_pairs(args.runs, args.backlog, args.within, kafka, out, args.workers, args.stagger)
+        ok = run_pairs(
+            args.runs, args.backlog, args.within, kafka, out, args.workers, args.stagger, args.fresh_topics
+        )
     else:
         ok = run_rounds(args.rounds, args.batch, args.rate, args.within, kafka, out)
     return 0 if ok else 1
