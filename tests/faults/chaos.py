@@ -1,30 +1,50 @@
 """Publishing while things break: the publisher, the service killer, broker and Elasticsearch outages.
 
 Each runs in its own thread so faults overlap as they would in production (a service killed while
-Elasticsearch is down, a broker restart in the middle of a retry). A supervisor notices services
-that die on their own (a crash, not one of our kills), records it with the log tail and restarts
-them so the run can still finish and report.
+Elasticsearch is down, a broker restart in the middle of a retry).
+
+The services run as ``make up`` runs them: each under its supervisor (``services.stack.supervise``),
+which restarts a service that exits unexpectedly and probes its ``/healthz``. The suite never
+restarts a service itself. A planned kill pauses the service's supervisor (SIGSTOP), SIGKILLs the
+service and resumes the supervisor (SIGCONT) after the planned down time: the service stays down
+for as long as the schedule says (an outage long enough for work to pile up and partitions to
+move, not a 1 s blip), and the restart is still the supervisor's own, after its own backoff,
+counted in its status file. Whether a service died on its own is not guessed by polling (a crash
+restarted within a second slips through any poll): it is read from the supervisors' records after
+the round. Each supervisor logs every unexpected exit with its exit code right after the run's
+pid, and its status file counts the restarts; every exit must be one of the suite's SIGKILLs
+(exit -9 of a pid the suite killed) and the restarts must equal the suite's kills.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
-import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kafka.errors import KafkaError
 
 from services.runtime.kafka import make_producer
 from services.stack import pipeline
-from services.stack.process import StackError, pid_alive, stop_pids, tail
+from services.stack.process import StackError, pid_alive, stop_pids
+from services.stack.supervise import LOGGER_NAME as SUPERVISOR_LOGGER
+from services.stack.supervise import ServiceFiles
 from tests.faults.conftest import FaultStack
 from tests.faults.workload import Outgoing
+
+#: How long a supervisor may take to start a killed service again once resumed (its backoff is
+#: 1 s doubling up to 60 s for a service killed again within 30 s of its restart).
+RESTART_TIMEOUT_S = 120.0
+#: A service stopped right after a member was SIGKILLed may wait out LeaveGroup (about 30 s)
+#: while the group rebalances; faust's shutdown adds its own.
+STOP_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -32,11 +52,12 @@ class ChaosLog:
     """What was done to the system, for the printed figures."""
 
     kills: Counter[str] = field(default_factory=Counter)
+    #: seconds from a SIGKILL until the supervisor had started the service again, per service
+    restart_after_s: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     broker_restarts: int = 0
     broker_down_s: list[float] = field(default_factory=list)
     es_outages_s: list[float] = field(default_factory=list)
     es_stopped_s: list[float] = field(default_factory=list)
-    unexpected_exits: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
@@ -45,49 +66,142 @@ class ChaosLog:
         self.events.append(f"{time.monotonic() - self.started:7.1f}s  {text}")
 
 
+@dataclass(frozen=True)
+class RecordedExit:
+    """One unexpected exit as the service's supervisor logged it."""
+
+    service: str
+    at: str
+    pid: int | None
+    exit_code: int | None
+    last_error: str | None
+
+    def describe(self) -> str:
+        return (
+            f"{self.service} pid {self.pid} exit {self.exit_code} at {self.at}, "
+            f"last error: {self.last_error or '(none recorded)'}"
+        )
+
+
 class Services:
-    """The three pipeline processes of the private stack, restarted by us or by the supervisor."""
+    """The three pipeline processes of the private stack, each under its supervisor."""
 
     def __init__(self, stack: FaultStack, log: ChaosLog) -> None:
         self.stack = stack
         self.log = log
-        self.lock = threading.Lock()
-        self.killed: set[str] = set()
+        #: the pids the suite SIGKILLed, per service
+        self.killed_pids: dict[str, set[int]] = defaultdict(set)
+        #: where each service's log stood when this round started its supervisor
+        self.log_offsets: dict[str, int] = {}
 
-    def start(self, names: tuple[str, ...] = pipeline.SERVICES) -> None:
-        pipeline.start(self.stack.state_dir, names, env=self.stack.service_env())
+    def start(self) -> list[pipeline.ServiceProcess]:
+        for name in pipeline.SERVICES:
+            path = ServiceFiles(name, self.stack.state_dir).log
+            self.log_offsets[name] = path.stat().st_size if path.exists() else 0
+        return pipeline.start(self.stack.state_dir, pipeline.SERVICES, env=self.stack.service_env())
 
-    def pid(self, name: str) -> int | None:
+    def status(self, name: str) -> pipeline.ServiceProcess:
         (proc,) = pipeline.status(self.stack.state_dir, [name])
-        return proc.pid
+        return proc
 
     def kill(self, name: str, down_s: float) -> None:
-        with self.lock:
-            self.killed.add(name)
-            pid = self.pid(name)
-        if pid is not None:
+        """SIGKILL the service; its supervisor, paused meanwhile, restarts it after ``down_s``."""
+        proc = self.status(name)
+        if proc.supervisor_pid is None:
+            raise RuntimeError(f"{name} has no supervisor (state {proc.state})")
+        if proc.pid is None:
+            # restarting after an exit of its own: the supervisors' records will tell
+            self.log.note(f"{name} not running ({proc.state}): kill skipped")
+            return
+        supervisor, pid = proc.supervisor_pid, proc.pid
+        os.kill(supervisor, signal.SIGSTOP)
+        try:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            _wait(lambda: not pid_alive(pid), 10)
+            killed_at = time.monotonic()
+            self.killed_pids[name].add(pid)
             self.log.kills[name] += 1
-            self.log.note(f"SIGKILL {name} (pid {pid}); restart in {down_s:.1f}s")
-        time.sleep(down_s)
-        with self.lock:
-            self.start((name,))
-            self.killed.discard(name)
+            _wait(lambda: not pid_alive(pid), 10)
+            self.log.note(f"SIGKILL {name} (pid {pid}); its supervisor paused for {down_s:.1f}s")
+            time.sleep(down_s)
+        finally:
+            os.kill(supervisor, signal.SIGCONT)
+        restarted = _wait(lambda: self.status(name).pid not in (None, pid), RESTART_TIMEOUT_S)
+        now = self.status(name)
+        if not restarted:
+            raise RuntimeError(
+                f"{name}: its supervisor did not start it again within {RESTART_TIMEOUT_S:.0f}s "
+                f"of the SIGKILL (state {now.state}, last exit {now.last_exit})"
+            )
+        after_s = time.monotonic() - killed_at
+        self.log.restart_after_s[name].append(after_s)
+        self.log.note(
+            f"{name} started again by its supervisor (pid {now.pid}, restart {now.restarts}) "
+            f"{after_s:.1f}s after the kill"
+        )
 
-    def supervise(self, stop: threading.Event) -> None:
-        while not stop.wait(2.0):
-            with self.lock:
-                for proc in pipeline.status(self.stack.state_dir):
-                    if proc.running or proc.name in self.killed:
-                        continue
-                    self.log.unexpected_exits.append(f"{proc.name}:\n{tail(proc.log_path, 30)}")
-                    self.log.note(f"{proc.name} exited on its own: restarting it")
-                    self.start((proc.name,))
+    def recorded_exits(self) -> list[RecordedExit]:
+        """Every unexpected exit the supervisors logged since this round started them."""
+        exits = []
+        for name in pipeline.SERVICES:
+            path = ServiceFiles(name, self.stack.state_dir).log
+            run_pid: int | None = None
+            for entry in _supervisor_lines(path, self.log_offsets.get(name, 0)):
+                message = str(entry.get("msg", ""))
+                if message.startswith(("service started", "supervising a service")):
+                    run_pid = entry.get("pid")
+                elif message.startswith("service exited unexpectedly"):
+                    exits.append(
+                        RecordedExit(
+                            name,
+                            str(entry.get("ts")),
+                            run_pid,
+                            entry.get("exit_code"),
+                            entry.get("last_error"),
+                        )
+                    )
+        return exits
+
+    def supervision_problems(self, statuses: list[pipeline.ServiceProcess]) -> list[str]:
+        """Anything the supervisors recorded beyond the suite's own kills."""
+        problems = []
+        for exit_ in self.recorded_exits():
+            if exit_.exit_code != -signal.SIGKILL or exit_.pid not in self.killed_pids[exit_.service]:
+                problems.append(f"service exited on its own: {exit_.describe()}")
+        exits = Counter(exit_.service for exit_ in self.recorded_exits())
+        for proc in statuses:
+            kills = self.log.kills[proc.name]
+            if proc.restarts != kills or exits[proc.name] != kills:
+                problems.append(
+                    f"{proc.name}: its supervisor restarted it {proc.restarts} times and logged "
+                    f"{exits[proc.name]} unexpected exits for {kills} kills by the suite "
+                    f"(last exit {proc.last_exit}: {proc.last_error})"
+                )
+            if proc.state != "running" or proc.pid is None:
+                problems.append(f"{proc.name} is not running at the end of the round: {proc.state}")
+        return problems
 
     def stop(self) -> dict[str, bool]:
-        return pipeline.stop(self.stack.state_dir)
+        return pipeline.stop(self.stack.state_dir, timeout=STOP_TIMEOUT_S)
+
+
+def _supervisor_lines(path: Path, offset: int) -> list[dict[str, Any]]:
+    """The supervisor's JSON log lines in ``path`` from ``offset`` on (the service writes there too)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(offset)
+            data = fh.read()
+    except OSError:
+        return []
+    entries = []
+    for line in data.splitlines():
+        if SUPERVISOR_LOGGER.encode() not in line:
+            continue
+        with contextlib.suppress(ValueError):
+            entry = json.loads(line)
+            if isinstance(entry, dict) and entry.get("logger") == SUPERVISOR_LOGGER:
+                entries.append(entry)
+    return entries
 
 
 def _wait(condition: Any, timeout: float) -> bool:

@@ -39,6 +39,11 @@ class FaultSettings(BaseSettings):
     kafka_controller_port: int = 19093
     es_port: int = 19200
     es_transport_port: int = 19300
+    # /metrics, /healthz and /readyz of the services: their supervisors probe /healthz (liveness)
+    # as under `make up`; the session stack's services may hold the default ports (9101-9103).
+    ingest_metrics_port: int = 19101
+    enrich_metrics_port: int = 19102
+    index_metrics_port: int = 19103
     articles: int = Field(default=2_000, ge=100, description="Distinct good articles to publish.")
     flow_seconds: float = Field(default=150.0, gt=0, description="How long publishing is spread over.")
     kills_per_service: int = Field(default=2, ge=0)
@@ -88,10 +93,9 @@ class FaultStack:
             # faust waits a whole session timeout (60 s by default) before a SIGKILLed member's
             # partitions move to its successor; the kafka-python services use 10 s.
             "NEWSWIRE_ENRICH_FAUST_BROKER_SESSION_TIMEOUT": "10",
-            # The session stack's services may hold the default metrics ports.
-            "NEWSWIRE_INGEST_METRICS_PORT": "0",
-            "NEWSWIRE_ENRICH_METRICS_PORT": "0",
-            "NEWSWIRE_INDEX_METRICS_PORT": "0",
+            "NEWSWIRE_INGEST_METRICS_PORT": str(self.faults.ingest_metrics_port),
+            "NEWSWIRE_ENRICH_METRICS_PORT": str(self.faults.enrich_metrics_port),
+            "NEWSWIRE_INDEX_METRICS_PORT": str(self.faults.index_metrics_port),
         }
 
 
@@ -145,7 +149,8 @@ def fault_stack(fault_settings: FaultSettings) -> Iterator[FaultStack]:
 
     settings = stack_settings(fault_settings)
     paths = StackPaths.for_settings(settings, effective_state_dir(settings))
-    pipeline.stop(paths.root)
+    # A service stopped right after a member was SIGKILLed may wait out LeaveGroup (about 30 s).
+    pipeline.stop(paths.root, timeout=120)
     down(settings)
     wipe_data(paths)
     up(settings)
@@ -153,5 +158,5 @@ def fault_stack(fault_settings: FaultSettings) -> Iterator[FaultStack]:
     try:
         yield stack
     finally:
-        pipeline.stop(paths.root)
+        pipeline.stop(paths.root, timeout=120)
         down(settings)

@@ -1,11 +1,15 @@
 """Nothing lost, nothing doubled: the pipeline's delivery guarantees under crashes and outages.
 
 While a few thousand articles (and the whole bad-input catalogue) flow through the three services,
-each service is SIGKILLed at random moments and restarted, the Kafka broker is killed and
-restarted, and Elasticsearch is stopped for tens of seconds. Afterwards the index must hold
-exactly one document per accepted article (none missing, none extra), every article sent as a
-newer and then an older revision must show the newer one, the DLQ must hold exactly the bad events
-with their reasons and original bytes, and every consumer group must have caught up.
+each service, running under its supervisor as ``make up`` runs it, is SIGKILLed at random moments
+and kept down for a planned time before its supervisor restarts it (see ``chaos.py``), the Kafka
+broker is killed and restarted, and Elasticsearch is stopped for tens of seconds. Afterwards the
+index must hold exactly one document per accepted article (none missing, none extra), every
+article sent as a newer and then an older revision must show the newer one, the DLQ must hold
+exactly the bad events with their reasons and original bytes, and every consumer group must have
+caught up. No service may have died on its own: by the supervisors' records every unexpected exit
+is one of the suite's SIGKILLs and the restarts equal the kills. Each service must then stop on
+SIGTERM and exit 0.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from __future__ import annotations
 import base64
 import json
 import random
+import sys
 import threading
 import time
 from collections import Counter
-from typing import Any
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -32,14 +39,18 @@ from services.runtime.kafka import consumer_lag, ensure_topics, pipeline_topics
 from services.runtime.messages import TRACE_HEADER
 from services.runtime.settings import KafkaSettings, TopicSettings
 from services.stack import pipeline
+from services.stack.process import spawn_detached
+from services.stack.supervise import RestartPolicy, ServiceFiles, command_line
 from tests.faults.chaos import (
+    RESTART_TIMEOUT_S,
+    STOP_TIMEOUT_S,
     ChaosLog,
     Services,
     break_infrastructure,
     kill_services,
     publish,
 )
-from tests.faults.conftest import FaultSettings, FaultStack
+from tests.faults.conftest import REPO_ROOT, FaultSettings, FaultStack
 from tests.faults.workload import Workload, build_workload
 
 GROUPS = {
@@ -51,7 +62,13 @@ DLQ_PAYLOAD_MAX_BYTES = 1_048_576  # the services' default dlq_payload_max_bytes
 _FAULTS = FaultSettings()
 
 
-@pytest.mark.timeout(int(300 + _FAULTS.rounds * (_FAULTS.flow_seconds + 2 * _FAULTS.settle_timeout_s + 240)))
+@pytest.mark.timeout(
+    int(
+        300
+        + _FAULTS.rounds * (_FAULTS.flow_seconds + 2 * _FAULTS.settle_timeout_s + 240 + STOP_TIMEOUT_S)
+        + 3 * _FAULTS.kills_per_service * RESTART_TIMEOUT_S
+    )
+)
 def test_nothing_lost_nothing_doubled(fault_stack: FaultStack, capsys: pytest.CaptureFixture[str]) -> None:
     faults = fault_stack.faults
     seed = faults.seed if faults.seed is not None else random.SystemRandom().randrange(1 << 30)
@@ -78,7 +95,10 @@ def run_scenario(stack: FaultStack, seed: int, round_number: int) -> dict[str, A
     before = snapshot(stack, es)
     log = ChaosLog()
     services = Services(stack, log)
-    services.start()
+    started_services = services.start()
+    not_running = [f"{p.name}: {p.state}" for p in started_services if not (p.supervised and p.running)]
+    if not_running:
+        pytest.fail(f"services did not start under their supervisors: {not_running}")
     wait_until_consuming(stack.kafka, timeout=180)
 
     flow = faults.flow_seconds
@@ -93,9 +113,7 @@ def run_scenario(stack: FaultStack, seed: int, round_number: int) -> dict[str, A
     )
     started = time.monotonic()
     log.started = started
-    stop_supervising = threading.Event()
     threads = [
-        threading.Thread(target=services.supervise, args=(stop_supervising,), daemon=True),
         threading.Thread(target=kill_services, args=(services, kill_schedule, started), daemon=True),
         threading.Thread(
             target=break_infrastructure, args=(stack, infra_schedule, log, started), daemon=True
@@ -104,17 +122,19 @@ def run_scenario(stack: FaultStack, seed: int, round_number: int) -> dict[str, A
     for thread in threads:
         thread.start()
     published = publish(stack, workload.messages, flow, deadline_s=faults.settle_timeout_s)
-    for thread in threads[1:]:
+    for thread in threads:
         thread.join(timeout=faults.settle_timeout_s)
     flow_done = time.monotonic()
 
     expected_ids = before["ids"] | workload.expected_ids
     expected_bad = before["bad_traces"] | set(workload.bad_by_trace)
     state = settle(stack, es, expected_ids, expected_bad, faults.settle_timeout_s)
-    stop_supervising.set()
-    threads[0].join(timeout=10)
+    supervised = pipeline.status(stack.state_dir)
+    supervision_problems = services.supervision_problems(supervised)
+    stopping = time.monotonic()
     stopped = services.stop()
     finished = time.monotonic()
+    exits_on_stop = {proc.name: proc.last_exit_code for proc in pipeline.status(stack.state_dir)}
 
     try:
         problems = check(workload, expected_ids, expected_bad, state, es)
@@ -123,9 +143,16 @@ def run_scenario(stack: FaultStack, seed: int, round_number: int) -> dict[str, A
     problems += (
         [f"publisher: {len(published.refused)} messages never acknowledged"] if published.refused else []
     )
-    problems += [f"service exited on its own: {text}" for text in log.unexpected_exits]
+    problems += supervision_problems
     problems += [f"chaos action failed: {error}" for error in log.errors]
-    problems += [f"{name} did not stop on SIGTERM" for name, clean in stopped.items() if not clean]
+    problems += [
+        f"{name} did not stop on SIGTERM within {STOP_TIMEOUT_S:.0f}s"
+        for name, clean in stopped.items()
+        if not clean
+    ]
+    problems += [
+        f"{name} exited {code} on SIGTERM, not 0" for name, code in exits_on_stop.items() if code != 0
+    ]
     es.close()
     return {
         "round": round_number,
@@ -139,6 +166,10 @@ def run_scenario(stack: FaultStack, seed: int, round_number: int) -> dict[str, A
         "published_acked": published.acknowledged,
         "publisher_resends": published.resends,
         "kills": dict(log.kills),
+        "supervisor_restarts": {proc.name: proc.restarts for proc in supervised},
+        "restart_after_s": {name: [round(s, 1) for s in gaps] for name, gaps in log.restart_after_s.items()},
+        "stop_s": round(finished - stopping, 1),
+        "exits_on_stop": exits_on_stop,
         "broker_restarts": log.broker_restarts,
         "broker_down_s": [round(s, 1) for s in log.broker_down_s],
         "es_outages_s": [round(s, 1) for s in log.es_outages_s],
@@ -289,6 +320,7 @@ def check(
 
 def render(report: dict[str, Any]) -> str:
     kills = ", ".join(f"{name} x{count}" for name, count in sorted(report["kills"].items())) or "none"
+    restarts = ", ".join(f"{name} x{count}" for name, count in sorted(report["supervisor_restarts"].items()))
     lines = [
         "",
         f"== fault suite round {report['round']} (seed {report['seed']}, {report['source']}) ==",
@@ -298,6 +330,8 @@ def render(report: dict[str, Any]) -> str:
         f"publisher              {report['published_acked']} acked, "
         f"{report['publisher_resends']} re-sent after errors",
         f"kills (SIGKILL)        {kills}",
+        f"supervisor restarts    {restarts}; started again after {report['restart_after_s']} s",
+        f"stop (SIGTERM)         {report['stop_s']} s, exit codes {report['exits_on_stop']}",
         f"broker restarts        {report['broker_restarts']} (down {report['broker_down_s']} s)",
         f"Elasticsearch outages  stopped {report['es_stopped_s']} s, "
         f"unavailable until healthy again {report['es_outages_s']} s",
@@ -313,3 +347,50 @@ def render(report: dict[str, Any]) -> str:
         *(f"  - {problem}" for problem in report["problems"]),
     ]
     return "\n".join(lines)
+
+
+_CRASHES_ONCE = """
+import json, pathlib, sys, time
+flag = pathlib.Path(sys.argv[2])
+if not flag.exists():
+    flag.touch()
+    line = {"level": "error", "logger": "newswire.ingest", "msg": "boom in the handler"}
+    print(json.dumps(line), flush=True)
+    sys.exit(3)
+time.sleep(3600)
+"""
+
+
+def test_the_supervisors_records_tell_a_crash_from_the_suites_kills(tmp_path: Path) -> None:
+    """The check behind "no service died on its own" fails for a crash its supervisor hid at once.
+
+    Real supervisors run two stand-ins: "ingest" crashes once (exit 3) and is restarted within a
+    fraction of a second, "index" only gets the suite's SIGKILL.
+    """
+    commands = {
+        "ingest": [sys.executable, "-c", _CRASHES_ONCE, "services.ingest", str(tmp_path / "crashed")],
+        "index": [sys.executable, "-c", "import time; time.sleep(3600)", "services.index"],
+    }
+    for name, command in commands.items():
+        files = ServiceFiles(name, tmp_path)
+        argv = command_line(name, tmp_path, command, RestartPolicy(initial_s=0.2), sys.executable)
+        spawn_detached(argv, pidfile=files.supervisor_pidfile, output=files.log, cwd=REPO_ROOT)
+    services = Services(cast(FaultStack, SimpleNamespace(state_dir=tmp_path)), ChaosLog())
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ingest, index = pipeline.status(tmp_path, list(commands))
+            if ingest.restarts == 1 and ingest.running and index.running:
+                break
+            time.sleep(0.1)
+        services.kill("index", 0.5)
+        problems = services.supervision_problems(pipeline.status(tmp_path, list(commands)))
+    finally:
+        pipeline.stop(tmp_path, list(commands), timeout=10)
+
+    assert services.log.kills == Counter({"index": 1})
+    crash = [p for p in problems if p.startswith("service exited on its own: ingest")]
+    assert len(crash) == 1 and " exit 3 " in crash[0] and "boom in the handler" in crash[0], problems
+    counted = "ingest: its supervisor restarted it 1 times and logged 1 unexpected exits for 0 kills"
+    assert any(p.startswith(counted) for p in problems), problems
+    assert not [p for p in problems if "index" in p.split(":")[0] or "its own: index" in p], problems
