@@ -20,6 +20,8 @@ from schemas.articles import ContentFormat, EnrichedArticle, EnricherRun
 from schemas.envelope import ArticleEnriched, ArticleIngested, new_envelope_fields
 from schemas.topics import TOPICS
 from services.ingest.identity import content_hash
+from services.ingest.normalize import normalize
+from services.ingest.parsing import parse_submission
 from services.runtime.messages import TRACE_HEADER
 
 JSON = "application/json"
@@ -230,3 +232,262 @@ def catalogue() -> list[BadEvent]:
     kinds = [event.kind for event in events]
     assert len(set(kinds)) == len(kinds), "duplicate kind in the catalogue"
     return events
+
+
+# -- hostile records on every topic a service reads ---------------------------------------------------
+#
+# Issue 10: publishers and tools can write anything to any topic, internal ones included. Each case
+# is a record for one of articles.raw, articles.ingested and articles.enriched; the test writes a
+# normal canary behind each on the same partition, which must become searchable, and checks that the
+# record itself ends on the DLQ with its reason (or, for a record that is valid whatever else is odd
+# about it, that it is indexed like any other).
+
+#: Near the broker's 16 MiB message.max.bytes and the producers' max_request_size, with room for
+#: the value, headers and the record batch around it.
+NEAR_BROKER_LIMIT_BYTES = 15 * 1024 * 1024
+STAGE_OF = {TOPICS.raw: "ingest", TOPICS.ingested: "enrich", TOPICS.enriched: "index"}
+
+
+class RawHeaderName(str):
+    """A header name whose bytes on the wire are not UTF-8 (kafka-python encodes names with ``encode``)."""
+
+    raw: bytes
+
+    def __new__(cls, raw: bytes) -> RawHeaderName:
+        name = super().__new__(cls, raw.decode("utf-8", "replace"))
+        name.raw = raw
+        return name
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return self.raw
+
+
+@dataclass(frozen=True)
+class HostileRecord:
+    """One record for ``topic`` and what must become of it: a dead letter, or a searchable article."""
+
+    kind: str
+    topic: str
+    value: bytes | None
+    key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    #: The DLQ reason it must get (its stage is the topic's reader), or None if it must be indexed.
+    reason: str | None = None
+    #: The id it is indexed under, when ``reason`` is None.
+    article_id: str | None = None
+    #: Checks on the dead letter beyond stage and reason: each returns a problem or None.
+    checks: tuple[Callable[[Any], str | None], ...] = ()
+
+    @property
+    def stage(self) -> str:
+        return STAGE_OF[self.topic]
+
+
+def canary(topic: str, run_id: str, n: int) -> tuple[bytes, str]:
+    """A normal record for ``topic`` and the id it is indexed under."""
+    text = f"Canary {n} of hostile run {run_id} on {topic}"
+    if topic == TOPICS.raw:
+        url = f"https://hostile.newswire.test/{run_id}/{n}"
+        value = _json(
+            {"title": text, "body": f"{text}: the flow goes on.\n\nA second paragraph.", "url": url}
+        )
+        return value, normalize(parse_submission(value, JSON)).id
+    article_id = _hostile_id(run_id, topic, str(n))
+    return _internal_event(
+        topic, article_id, title=text, paragraphs=[f"{text}: the flow goes on."]
+    ), article_id
+
+
+def _internal_event(
+    topic: str,
+    article_id: str,
+    envelope: dict[str, Any] | None = None,
+    broken: dict[str, Any] | None = None,
+    **fields: Any,
+) -> bytes:
+    """A valid event for ``topic`` (ingested or enriched) about ``article_id``, with ``fields`` changed;
+    then ``envelope`` and ``broken`` (article fields) overwrite the JSON, valid or not."""
+    article = _internal_article(article_id, **fields)
+    article["content_hash"] = content_hash(article["title"], "\n\n".join(article["paragraphs"]))
+    if topic == TOPICS.ingested:
+        event: dict[str, Any] = ArticleIngested(**new_envelope_fields("hostile"), article=article).model_dump(
+            mode="json"
+        )
+    else:
+        enriched = EnrichedArticle(
+            **article,
+            word_count=9,
+            reading_time_minutes=0.1,
+            enrichers=[EnricherRun(name="hostile", version="1")],
+            enriched_at=datetime.now(UTC),
+        )
+        event = ArticleEnriched(**new_envelope_fields("hostile"), article=enriched).model_dump(mode="json")
+    event["article"].update(broken or {})
+    return _json({**event, **(envelope or {})})
+
+
+def _hostile_id(*parts: str) -> str:
+    return uuid.uuid5(uuid.NAMESPACE_URL, "/".join(("hostile", *parts))).hex
+
+
+def _has(text: str, where: str) -> Callable[[Any], str | None]:
+    def check(letter: Any) -> str | None:
+        return (
+            None if text in letter.detail else f"{where}: detail does not say {text!r}: {letter.detail[:300]}"
+        )
+
+    return check
+
+
+def _check(predicate: Callable[[Any], bool], problem: str) -> Callable[[Any], str | None]:
+    return lambda letter: None if predicate(letter) else problem
+
+
+def hostile_records(topic: str, run_id: str) -> list[HostileRecord]:
+    """The hostile-record catalogue for one topic (fresh ids; one big key and one big value each)."""
+    internal = topic != TOPICS.raw
+    bad_value = b"not json at all {" if internal else b'{"title": "Cut off'
+    bad_reason = "invalid_json"
+    json_type = () if internal else (("content-type", JSON.encode()),)
+    empty_reason = "empty_message" if internal else "empty"
+
+    def ident(kind: str) -> str:
+        return _hostile_id(run_id, topic, kind)
+
+    def valid(kind: str, **fields: Any) -> tuple[bytes, str]:
+        if not internal:
+            value = _article(
+                title=f"Hostile {kind} {run_id}",
+                url=f"https://hostile.newswire.test/{run_id}/{kind}",
+                **fields,
+            )
+            return value, normalize(parse_submission(value, JSON)).id
+        return (
+            _internal_event(topic, ident(kind), title=f"Hostile {kind} {run_id}", **fields),
+            ident(kind),
+        )
+
+    null_key_value, null_key_id = valid("null_key")
+    lying_value, lying_id = valid("lying_traceparent")
+    other_topic = TOPICS.enriched if topic != TOPICS.enriched else TOPICS.ingested
+    huge_key = random.Random(run_id).randbytes(NEAR_BROKER_LIMIT_BYTES)  # incompressible, not UTF-8
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "theta", "kappa", "lambda", "sigma"]
+    rng = random.Random(7)
+    paragraph_count = NEAR_BROKER_LIMIT_BYTES // 1_000
+    big_paragraphs = [
+        " ".join(rng.choice(words) for _ in range(160))[:990] + "." for _ in range(paragraph_count)
+    ]
+    if internal:
+        largest = _internal_event(
+            topic, ident("largest_valid_event"), title=f"Largest {run_id}", paragraphs=big_paragraphs
+        )
+        largest_reason = "too_long" if topic == TOPICS.ingested else None
+    else:
+        largest = _article(title=f"Largest {run_id}", body="\n\n".join(big_paragraphs))
+        largest_reason = "too_large"
+    return [
+        HostileRecord("tombstone", topic, None, key=f"tombstone-{run_id}".encode(), reason=empty_reason),
+        HostileRecord("null_key", topic, null_key_value, key=None, headers=json_type, article_id=null_key_id),
+        HostileRecord(
+            "key_near_broker_limit",
+            topic,
+            bad_value,
+            key=huge_key,
+            headers=json_type,
+            reason=bad_reason,
+            checks=(
+                _check(lambda letter: letter.source_record.key.endswith("more bytes]"), "key not cut"),
+                _has("key of", "key_near_broker_limit"),
+            ),
+        ),
+        HostileRecord("empty_value", topic, b"", reason=empty_reason),
+        HostileRecord(
+            "non_utf8_header_name_and_value",
+            topic,
+            bad_value,
+            headers=(*json_type, (RawHeaderName(b"\xff\xfe-name"), b"\xff\xfe value \xc3\x28")),
+            reason=bad_reason,
+            checks=(
+                _check(
+                    lambda letter: any("\ufffd" in name for name in letter.source_record.headers),
+                    "the non-UTF-8 header name is not in the letter",
+                ),
+            ),
+        ),
+        HostileRecord(
+            "duplicate_headers",
+            topic,
+            bad_value,
+            headers=(*json_type, ("x-duplicate", b"first"), ("x-duplicate", b"second")),
+            reason=bad_reason,
+            checks=(
+                _check(
+                    lambda letter: (
+                        [v for n, v in letter.source_record.header_pairs or () if n == "x-duplicate"]
+                        == ["first", "second"]
+                    ),
+                    "the duplicate headers are not both in the letter",
+                ),
+            ),
+        ),
+        HostileRecord(
+            "trace_header_10kb",
+            topic,
+            bad_value,
+            headers=(*json_type, (TRACE_HEADER, b"t" * 10_240)),
+            reason=bad_reason,
+            checks=(
+                _check(lambda letter: len(letter.trace_id) <= 128, "trace id over 128 characters"),
+                _has("trace id unusable", "trace_header_10kb"),
+            ),
+        ),
+        HostileRecord(
+            "lying_traceparent",
+            topic,
+            lying_value,
+            # All-zero trace and span ids and version ff: invalid by W3C, and no trace of ours.
+            headers=(
+                *json_type,
+                ("traceparent", b"ff-" + b"0" * 32 + b"-" + b"0" * 16 + b"-01" + b"-x" * 500),
+            ),
+            article_id=lying_id,
+        ),
+        HostileRecord(
+            "unknown_schema_major",
+            topic,
+            _internal_event(topic, ident("unknown_schema_major"), {"schema_version": "9.0"})
+            if internal
+            else _article(schema_version="9.0"),
+            headers=json_type,
+            reason="unsupported_schema_version" if internal else "validation_failed",
+        ),
+        HostileRecord(
+            "article_breaks_a_limit",
+            topic,
+            _internal_event(topic, ident("article_breaks_a_limit"), broken={"title": "T" * 5_000})
+            if internal
+            else _article(title="H" * 100_000),
+            headers=json_type,
+            reason="validation_failed",
+            checks=(_has("title", "article_breaks_a_limit"),),
+        ),
+        HostileRecord(
+            "event_for_another_topic",
+            topic,
+            _internal_event(other_topic, ident("event_for_another_topic")),
+            headers=json_type,
+            reason="validation_failed",
+            checks=(_has("event on", "event_for_another_topic"),) if internal else (),
+        ),
+        HostileRecord(
+            "json_nested_10000_deep", topic, _nested_array(10_000), headers=json_type, reason="invalid_json"
+        ),
+        HostileRecord(
+            "largest_valid_event",
+            topic,
+            largest,
+            headers=json_type,
+            reason=largest_reason,
+            article_id=ident("largest_valid_event") if largest_reason is None else None,
+        ),
+    ]

@@ -37,7 +37,7 @@ from services.runtime.kafka import committed_offsets, ensure_topics, make_produc
 from services.runtime.messages import TRACE_HEADER, Dropped, Emitted, Message
 from services.runtime.settings import KafkaSettings, TopicSettings
 from services.stack import pipeline
-from tests.faults.bad_events import HUGE_BYTES, catalogue
+from tests.faults.bad_events import HUGE_BYTES, JSON, HostileRecord, canary, catalogue, hostile_records
 
 WAIT_S = 180.0
 DLQ_PAYLOAD_MAX_BYTES = 1_048_576
@@ -209,6 +209,101 @@ def test_every_bad_event_is_dead_lettered_and_good_events_keep_flowing(
     hostile = es.get(index=ALIAS, id=article_id_of(hostile_html, "text/html"))["_source"]
     assert "The article text survives" in hostile["body"]
     assert "alert" not in hostile["body"] and "evil" not in hostile["body"]
+
+
+def test_hostile_records_on_every_topic_are_dead_lettered_and_canaries_behind_them_indexed(
+    running_pipeline: None, endpoints: Any, es: Elasticsearch
+) -> None:
+    """Issue 10: whatever is written to articles.raw, .ingested or .enriched, no service stops.
+
+    Each hostile record (tests/faults/bad_events.py, ``hostile_records``) is followed by a normal
+    canary on the same partition; every canary must become searchable, every hostile record must be
+    on the DLQ with its stage and reason (or, if valid whatever else is odd about it, indexed), and
+    no service may have exited meanwhile. All records go out first and are waited for once.
+    """
+    kafka = KafkaSettings()
+    run_id = uuid.uuid4().hex[:12]
+    dlq_start = end_offsets(kafka, TOPICS.dlq)
+    restarts_before = {proc.name: proc.restarts for proc in pipeline.status(endpoints.state_dir)}
+    producer = make_producer(kafka, "test-hostile")
+    sent: list[tuple[HostileRecord, Any]] = []
+    expected_ids: dict[str, str] = {}
+    try:
+        for topic in (TOPICS.raw, TOPICS.ingested, TOPICS.enriched):
+            partitions = sorted(producer.partitions_for(topic))
+            for n, case in enumerate(hostile_records(topic, run_id)):
+                partition = partitions[n % len(partitions)]
+                future = producer.send(
+                    topic, key=case.key, value=case.value, headers=list(case.headers), partition=partition
+                )
+                sent.append((case, future))
+                if case.article_id:
+                    expected_ids[case.article_id] = f"{topic} {case.kind} itself"
+                value, article_id = canary(topic, run_id, n)
+                headers = [("content-type", JSON.encode())] if topic == TOPICS.raw else []
+                producer.send(topic, value=value, headers=headers, partition=partition)
+                expected_ids[article_id] = f"the canary behind {topic} {case.kind}"
+        producer.flush(timeout=120)
+    finally:
+        producer.close()
+    positions = {}
+    for case, future in sent:
+        metadata = future.get(timeout=60)
+        positions[(metadata.topic, metadata.partition, metadata.offset)] = case
+    dead_lettered = {position: case for position, case in positions.items() if case.reason}
+
+    def missing_documents() -> set[str]:
+        es.indices.refresh(index=ALIAS)
+        found = es.mget(index=ALIAS, ids=sorted(expected_ids), source_includes=["id"])["docs"]
+        return set(expected_ids) - {doc["_id"] for doc in found if doc.get("found")}
+
+    deadline = time.monotonic() + WAIT_S
+    while (missing := missing_documents()) and time.monotonic() < deadline:
+        time.sleep(2.0)
+    assert not missing, "not searchable: " + ", ".join(sorted(expected_ids[i] for i in missing))
+
+    def letters_by_position() -> dict[tuple[str, int, int], list[DeadLetter]]:
+        # Other consumer groups (other tests' services) may dead-letter the same record too.
+        letters: dict[tuple[str, int, int], list[DeadLetter]] = {}
+        for record in records_since(kafka, dlq_start):
+            letter = DeadLetter.model_validate_json(record.value)
+            source = letter.source_record
+            letters.setdefault((source.topic, source.partition, source.offset), []).append(letter)
+        return letters
+
+    def problems_with(case: HostileRecord, letter: DeadLetter) -> list[str]:
+        where = f"{case.topic} {case.kind}"
+        problems = []
+        if (str(letter.stage), str(letter.reason)) != (case.stage, case.reason):
+            problems.append(f"{where}: {letter.stage}/{letter.reason}, expected {case.stage}/{case.reason}")
+        original = case.value or b""
+        if letter.payload() != original[:DLQ_PAYLOAD_MAX_BYTES] or letter.payload_size != len(original):
+            problems.append(f"{where}: the DLQ payload is not the (capped) original")
+        problems.extend(problem for check in case.checks if (problem := check(letter)))
+        return problems
+
+    letters = wait_for(
+        lambda: (found := letters_by_position()) and set(dead_lettered) <= set(found) and found,
+        "every hostile record on the DLQ",
+    )
+    problems = []
+    for position, case in dead_lettered.items():
+        found = [problems_with(case, letter) for letter in letters[position]]
+        if all(found):
+            problems.extend(found[-1])
+    assert not problems, "\n".join(problems)
+    stray = [
+        f"{case.topic} {case.kind}"
+        for position, case in positions.items()
+        if not case.reason and position in letters
+    ]
+    assert not stray, f"valid records were dead-lettered: {stray}"
+    restarts = {
+        proc.name: proc.restarts - restarts_before.get(proc.name, 0)
+        for proc in pipeline.status(endpoints.state_dir)
+    }
+    assert not any(restarts.values()), f"services restarted meanwhile: {restarts}"
+    assert all(proc.running for proc in pipeline.status(endpoints.state_dir)), "a service is down"
 
 
 def test_a_20mb_message_is_refused_to_its_publisher_or_dead_lettered(running_pipeline: None) -> None:
