@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from schemas.dead_letter import DeadLetter
 from schemas.envelope import ArticleEnriched
 from schemas.topics import TOPICS
+from services.runtime.header_names import tolerate_non_utf8_header_names
 from services.runtime.kafka import committed_offsets, end_offsets, ensure_topics, pipeline_topics
 from services.runtime.messages import TRACE_HEADER
 from services.runtime.settings import KafkaSettings, TopicSettings
@@ -147,6 +148,7 @@ def read_from(
     timeout_s: float,
 ) -> list[Any]:
     """Records of ``topic`` after ``start`` offsets, read until ``until(records)`` or the timeout."""
+    tolerate_non_utf8_header_names()  # the bad-input tests write such headers to the shared topics
     consumer = KafkaConsumer(**kafka.client_config(), enable_auto_commit=False, consumer_timeout_ms=500)
     records: list[Any] = []
     try:

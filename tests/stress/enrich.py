@@ -37,6 +37,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from bench.speed.kafka_tools import reset_topics
 from schemas.topics import TOPICS
+from services.runtime.header_names import tolerate_non_utf8_header_names
 from services.runtime.kafka import end_offsets, ensure_topics, pipeline_topics
 from services.runtime.messages import TRACE_HEADER
 from services.runtime.settings import KafkaSettings, TopicSettings
@@ -156,25 +157,32 @@ class EnrichedReader:
     """Follows ``articles.enriched`` from given offsets and collects the article ids it sees."""
 
     def __init__(self, kafka: KafkaSettings, start: dict[int, int]) -> None:
+        tolerate_non_utf8_header_names()  # the bad-input tests write such headers to the shared topics
         self.consumer = KafkaConsumer(**kafka.client_config(), enable_auto_commit=False)
         partitions = [TopicPartition(TOPICS.enriched, p) for p in start]
         self.consumer.assign(partitions)
         for tp in partitions:
             self.consumer.seek(tp, start[tp.partition])
         self.seen: set[str] = set()
+        self.failure: Exception | None = None
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._follow, daemon=True)
         self.thread.start()
 
     def _follow(self) -> None:
-        while not self.stopping.is_set():
-            for records in self.consumer.poll(timeout_ms=300).values():
-                ids = {record.key.decode(errors="replace") for record in records if record.key}
-                with self.lock:
-                    self.seen |= ids
+        try:
+            while not self.stopping.is_set():
+                for records in self.consumer.poll(timeout_ms=300).values():
+                    ids = {record.key.decode(errors="replace") for record in records if record.key}
+                    with self.lock:
+                        self.seen |= ids
+        except Exception as exc:  # surfaced by ids(): a dead reader must not look like missing output
+            self.failure = exc
 
     def ids(self) -> set[str]:
+        if self.failure is not None:
+            raise RuntimeError("the articles.enriched reader failed") from self.failure
         with self.lock:
             return set(self.seen)
 
