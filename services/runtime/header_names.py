@@ -34,13 +34,18 @@ _PATCHED = "_newswire_lenient_header_names"
 
 def tolerate_non_utf8_header_names() -> bool:
     """Patch kafka-python's and aiokafka's record parsers (idempotent); True if both are patched."""
+    return tolerate_in_kafka_python() & tolerate_in_aiokafka()
+
+
+def tolerate_in_kafka_python() -> bool:
+    """kafka-python's part: cheap, and applied to every client built from ``KafkaSettings``."""
     import kafka.record.default_records as kafka_records
 
-    kafka_patched = _patch_read_msg(kafka_records, kafka_records.DefaultRecordBatch)
-    return _patch_aiokafka() and kafka_patched
+    return _patch_read_msg(kafka_records, kafka_records.DefaultRecordBatch)
 
 
-def _patch_aiokafka() -> bool:
+def tolerate_in_aiokafka() -> bool:
+    """aiokafka's part (the enrich service's faust consumer)."""
     import aiokafka.consumer.fetcher as fetcher
     import aiokafka.record.default_records as aio_records
     import aiokafka.record.memory_records as aio_memory

@@ -28,6 +28,11 @@ class KafkaSettings(BaseSettings):
 
     def client_config(self) -> dict[str, Any]:
         """Keyword arguments for kafka-python clients."""
+        from services.runtime.header_names import tolerate_in_kafka_python
+
+        # Every consumer built from these settings (services, CLI, tests) must survive a record
+        # whose header name is not UTF-8, or it cannot read past it (header_names.py).
+        tolerate_in_kafka_python()
         config: dict[str, Any] = {
             "bootstrap_servers": self.bootstrap_servers.split(","),
             "security_protocol": self.security_protocol,

@@ -58,3 +58,13 @@ def test_aiokafka_reads_it_too() -> None:
 
 def test_patching_twice_is_harmless() -> None:
     assert tolerate_non_utf8_header_names() and tolerate_non_utf8_header_names()
+
+
+def test_every_client_built_from_the_shared_settings_gets_the_lenient_parser() -> None:
+    from kafka.record.default_records import DefaultRecordBatch
+
+    from services.runtime.settings import KafkaSettings
+
+    KafkaSettings().client_config()
+    assert getattr(DefaultRecordBatch._read_msg, "_newswire_lenient_header_names", False)
+    assert next(iter(MemoryRecords(batch_bytes()).next_batch())).value == b"v0"
