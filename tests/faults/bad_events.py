@@ -442,6 +442,15 @@ def hostile_records(topic: str, run_id: str) -> list[HostileRecord]:
             ),
         ),
         HostileRecord(
+            # Issue 10's report: this killed the index service on every restart.
+            "trace_header_200_chars",
+            topic,
+            b"not json at all {",
+            headers=(*json_type, (TRACE_HEADER, b"t" * 200)),
+            reason=bad_reason,
+            checks=(_has("trace id unusable (200 characters)", "trace_header_200_chars"),),
+        ),
+        HostileRecord(
             "lying_traceparent",
             topic,
             lying_value,
