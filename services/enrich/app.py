@@ -15,6 +15,9 @@ when a worker starts (the agent only consumes once it is recovered). Every recor
 applies also goes into the in-memory band index; the rules that keep replicas consistent are in
 :mod:`services.enrich.dedup`. Following faust's advice for GlobalTables with several workers, the
 changelog has one partition, is written through the partitioner and recovered one record at a time.
+
+After a rebalance faust (0.15.3 with aiokafka 0.14) loses records of the partitions it resumes:
+:mod:`services.enrich.faust_fixes` explains how and is installed here (``faust_rebalance_fixes``).
 """
 
 from __future__ import annotations
