@@ -10,6 +10,7 @@ Organization" from counting as places.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -124,15 +125,15 @@ def find_places(
     """Places, countries (most relevant first) and the primary country of weighted text segments."""
     gaz = gaz or gazetteer()
     extra = _entity_place_names(entities, gaz)
-    person_forms = _forms(entities, EntityType.PERSON)
-    org_forms = _forms(entities, EntityType.ORGANIZATION)
+    person_forms = _FormFinder(_forms(entities, EntityType.PERSON))
+    org_forms = _FormFinder(_forms(entities, EntityType.ORGANIZATION))
     mentions: list[Mention] = []
     for segment in segments:
-        person_spans = list(_spans(segment.text, person_forms))
-        org_spans = list(_spans(segment.text, org_forms))
+        person_spans = _Spans(person_forms.spans(segment.text))
+        org_spans = _Spans(org_forms.spans(segment.text))
         for mention in scan(segment.text, gaz, extra, segment.weight):
-            inside_person = _inside(mention, person_spans) and mention.key not in extra
-            inside_org = _inside(mention, org_spans) and mention.candidates[0].kind == "city"
+            inside_person = person_spans.encloses(mention) and mention.key not in extra
+            inside_org = org_spans.encloses(mention) and mention.candidates[0].kind == "city"
             if not (inside_person or inside_org):
                 mentions.append(mention)
     return _tally(mentions, gaz)
@@ -276,17 +277,73 @@ def _forms(entities: Sequence[Entity], kind: EntityType) -> list[str]:
     )
 
 
-def _spans(text: str, forms: Iterable[str]) -> Iterator[tuple[int, int]]:
-    for form in forms:
-        for match in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", text):
-            yield match.span()
+_END = ""
 
 
-def _inside(mention: Mention, spans: Iterable[tuple[int, int]]) -> bool:
-    return any(
-        start <= mention.start and mention.end <= end and (end - start) > (mention.end - mention.start)
-        for start, end in spans
-    )
+class _FormFinder:
+    """Where any of many names occurs as a whole word run, in one pass over the text.
+
+    A character trie of the forms, walked from every position that can start one: the cost grows
+    with the text, not with text times forms (a long article names hundreds of people).
+    """
+
+    def __init__(self, forms: Iterable[str]) -> None:
+        self._trie: dict[str, Any] = {}
+        for form in forms:
+            node = self._trie
+            for char in form:
+                node = node.setdefault(char, {})
+            node[_END] = True
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of the longest form at each start that no word character touches, in order."""
+        found: list[tuple[int, int]] = []
+        if not self._trie:
+            return found
+        size = len(text)
+        for start in range(size):
+            node = self._trie.get(text[start])
+            if node is None or (start > 0 and _is_word_char(text[start - 1])):
+                continue
+            end = None
+            position = start + 1
+            while node is not None:
+                if _END in node and (position == size or not _is_word_char(text[position])):
+                    end = position
+                if position == size:
+                    break
+                node = node.get(text[position])
+                position += 1
+            if end is not None:
+                found.append((start, end))
+        return found
+
+
+def _is_word_char(char: str) -> bool:
+    """What ``\\w`` matches."""
+    return char.isalnum() or char == "_"
+
+
+class _Spans:
+    """Name spans of one text, sorted by start, asked whether one of them encloses a mention."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
+        self._starts = [start for start, _ in spans]
+        self._ends = [end for _, end in spans]
+        self._furthest: list[int] = []  # the furthest end among the spans up to each index
+        for end in self._ends:
+            self._furthest.append(max(end, self._furthest[-1]) if self._furthest else end)
+
+    def encloses(self, mention: Mention) -> bool:
+        """A span around the mention that is longer than it ("Paris" in "Paris Hilton")."""
+        before = bisect_left(self._starts, mention.start)  # spans starting before the mention
+        if before and self._furthest[before - 1] >= mention.end:
+            return True
+        return (
+            before < len(self._starts)
+            and self._starts[before] == mention.start
+            and self._ends[before] > mention.end
+        )
 
 
 def _tally(mentions: Sequence[Mention], gaz: Gazetteer) -> PlaceReport:

@@ -23,9 +23,10 @@ shows it is a quote at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left, insort
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from schemas.articles import Article, Entity, EntityType, Quote
@@ -182,11 +183,21 @@ class _Context:
     topics: list[tuple[int, Speaker]] = field(default_factory=list)
 
     def topic_before(self, offset: int, female: bool | None = None) -> Speaker | None:
-        for position, speaker in reversed(self.topics):
+        # Topics are kept sorted by offset: start at the last one before ``offset``, not at the end.
+        for index in range(bisect_left(self.topics, offset, key=_topic_offset) - 1, -1, -1):
+            speaker = self.topics[index][1]
             same_gender = female is None or speaker.female is None or speaker.female == female
-            if position < offset and self.names.is_person(speaker) and same_gender:
+            if self.names.is_person(speaker) and same_gender:
                 return speaker
         return None
+
+    def add_topic(self, offset: int, speaker: Speaker) -> None:
+        """Insert in offset order, after topics at the same offset (as a stable sort would)."""
+        insort(self.topics, (offset, speaker), key=_topic_offset)
+
+
+def _topic_offset(topic: tuple[int, Speaker]) -> int:
+    return topic[0]
 
 
 # ---------------------------------------------------------------- finding quote spans
@@ -288,7 +299,9 @@ class NameBook:
             for match in re.finditer(r"\b(Mr|Mrs|Ms|Miss|Dr|Sir|Lady|Lord|Dame)\.? ([A-Z][\w'’-]+)", text)
         }
         person_entities = {entity.name for entity in self.entities if entity.type is EntityType.PERSON}
+        stands_alone = _StandAlone(text)
         self.full_names: list[_FullName] = []
+        seen: set[str] = set()
         for match in NAME_RUN.finditer(text):
             tokens = _strip_titles(_POSSESSIVE.sub("", match.group()).split())
             if (
@@ -298,14 +311,60 @@ class NameBook:
                 and all(any(char.islower() for char in token) for token in tokens)
             ):
                 name = " ".join(tokens)
-                if all(name != known.name for known in self.full_names):
+                if name not in seen:
+                    seen.add(name)
                     confident = (
                         tokens[0] in given_names()
                         or tokens[-1] in honoured
                         or name in person_entities
-                        or _stands_alone(tokens, text)
+                        or stands_alone(tokens)
                     )
                     self.full_names.append(_FullName(name, _female(match.group().split()), confident))
+        self._index_names()
+        self._resolved: dict[tuple[str, bool | None, bool], Speaker | None] = {}
+        self._role_titles: dict[str, _RoleTitles] = {}
+
+    def _index_names(self) -> None:
+        """Lookup tables, so that resolving a mention does not walk every name and entity of the text."""
+        self._confident_names = {full.name for full in self.full_names if full.confident}
+        #: Full names by their (first, last) token and by either of those alone, in text order.
+        self._full_by_ends: dict[tuple[str, str], list[int]] = {}
+        self._full_by_token: dict[str, list[int]] = {}
+        for index, full in enumerate(self.full_names):
+            parts = full.name.split()
+            self._full_by_ends.setdefault((parts[0], parts[-1]), []).append(index)
+            for token in {parts[0], parts[-1]}:
+                self._full_by_token.setdefault(token, []).append(index)
+        #: Entities by casefolded form (3), by form without titles (2), a person's lone first or
+        #: last name (1); each entity's core token count and the country words of person aliases.
+        self._entity_forms: dict[str, list[int]] = {}
+        self._entity_cores: dict[str, list[int]] = {}
+        self._entity_tokens: dict[str, list[int]] = {}
+        self._entity_core_length: list[int] = []
+        self._person_aliases: list[tuple[Entity, list[tuple[set[str], set[str]]]]] = []
+        for index, entity in enumerate(self.entities):
+            forms = (entity.name, *entity.aliases)
+            core = _strip_titles(entity.name.split())
+            self._entity_core_length.append(len(core))
+            for form in {form.casefold() for form in forms}:
+                self._entity_forms.setdefault(form, []).append(index)
+            for form in {" ".join(_strip_titles(form.split())).casefold() for form in forms}:
+                self._entity_cores.setdefault(form, []).append(index)
+            if entity.type is EntityType.PERSON and core:
+                for token in {core[0], core[-1]}:
+                    self._entity_tokens.setdefault(token, []).append(index)
+                self._person_aliases.append(
+                    (
+                        entity,
+                        [
+                            (
+                                {word.casefold() for word in alias.split()},
+                                {code for code in map(_country_of, alias.split()) if code is not None},
+                            )
+                            for alias in entity.aliases
+                        ],
+                    )
+                )
 
     def _is_place_or_org(self, tokens: Sequence[str]) -> bool:
         if any(token in _ORG_WORDS for token in tokens) or " ".join(tokens) in self.places:
@@ -318,6 +377,13 @@ class NameBook:
         ``strict`` is for names seen anywhere in a sentence rather than next to a speech verb:
         then an unknown capitalised phrase ("Consumer Electronics Show") is no one.
         """
+        # The same few names come up again and again in one article: resolve each once.
+        key = (mention, female, strict)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(mention, female, strict)
+        return self._resolved[key]
+
+    def _resolve(self, mention: str, female: bool | None, strict: bool) -> Speaker | None:
         raw = mention.split()
         female = female if female is not None else _female(raw)
         tokens = _strip_titles([_POSSESSIVE.sub("", token) for token in raw])
@@ -369,19 +435,20 @@ class NameBook:
         """A person, even when the entities enricher typed the name ORG ("Cat Deeley")."""
         if speaker.type is EntityType.PERSON or looks_like_person(speaker.name):
             return True
-        return any(full.confident and full.name == speaker.name for full in self.full_names)
+        return speaker.name in self._confident_names
 
     def _full_name(self, tokens: Sequence[str], strict: bool) -> _FullName | None:
-        name = " ".join(tokens)
-        for full in self.full_names:
-            if strict and not full.confident:
-                continue
-            parts = full.name.split()
-            if (
-                name == full.name
-                or (len(tokens) == 1 and tokens[0] in (parts[-1], parts[0]))
-                or (len(tokens) >= 2 and tokens[-1] == parts[-1] and tokens[0] == parts[0])
-            ):
+        """The first full name in the text that ``tokens`` name: the same first and last token, or
+        one of those alone."""
+        if not tokens:
+            return None
+        if len(tokens) == 1:
+            candidates = self._full_by_token.get(tokens[0], [])
+        else:
+            candidates = self._full_by_ends.get((tokens[0], tokens[-1]), [])
+        for index in candidates:
+            full = self.full_names[index]
+            if not strict or full.confident:
                 return full
         return None
 
@@ -393,24 +460,19 @@ class NameBook:
         """
         folded = name.casefold()
         tokens = name.split()
+        strengths: dict[int, int] = {}
+        if len(tokens) == 1:
+            for index in self._entity_tokens.get(tokens[0], []):
+                strengths[index] = 1
+        for index in self._entity_cores.get(folded, []):
+            strengths[index] = 2
+        for index in self._entity_forms.get(folded, []):
+            strengths[index] = 3
         ranked: list[tuple[int, int, int, Entity]] = []
-        for entity in self.entities:
-            forms = (entity.name, *entity.aliases)
-            core = _strip_titles(entity.name.split())
-            if folded in {form.casefold() for form in forms}:
-                strength = 3
-            elif folded in {" ".join(_strip_titles(form.split())).casefold() for form in forms}:
-                strength = 2
-            elif (
-                len(tokens) == 1
-                and entity.type is EntityType.PERSON
-                and core
-                and tokens[0] in (core[0], core[-1])
-            ):
-                strength = 1
-            else:
-                continue
-            ranked.append((min(len(core), 3), strength, entity.mentions, entity))
+        for index in sorted(strengths):  # entity order, so that ties rank as they always did
+            entity = self.entities[index]
+            core_length = min(self._entity_core_length[index], 3)
+            ranked.append((core_length, strengths[index], entity.mentions, entity))
         if not ranked:
             return None
         ranked.sort(key=lambda item: item[:3], reverse=True)
@@ -430,28 +492,18 @@ class NameBook:
             return None
         head = words[-1].casefold()
         modifiers = {_country_of(word) for word in words[1:-1]} - {None}
-        best: Speaker | None = None
-        for entity in self.entities:
-            if entity.type is EntityType.PERSON:
-                for alias in entity.aliases:
-                    alias_words = [word.casefold() for word in alias.split()]
-                    alias_countries = {_country_of(word) for word in alias.split()} - {None}
-                    if head in alias_words and (not modifiers or modifiers & alias_countries):
-                        return Speaker(entity.name, EntityType.PERSON)
-        pattern = re.compile(
-            rf"(?P<before>(?:\S+\s+){{0,2}})(?i:{re.escape(head)})\s+(?P<name>{NAME_RUN.pattern})"
-        )
-        for match in pattern.finditer(text[:before]):
-            name_tokens = _strip_titles(match.group("name").split())
-            if not name_tokens or not name_tokens[0][0].isupper():
-                continue
-            context = {_country_of(word) for word in re.findall(r"[\w'’-]+", match.group("before"))} - {None}
-            if modifiers and not modifiers & context:
-                continue
-            candidate = self.resolve(" ".join(name_tokens))
-            if candidate is not None:
-                best = candidate
-        return best
+        for entity, aliases in self._person_aliases:
+            for alias_words, alias_countries in aliases:
+                if head in alias_words and (not modifiers or modifiers & alias_countries):
+                    return Speaker(entity.name, EntityType.PERSON)
+        if text not in self._role_titles:  # one scan of the text for all role heads
+            self._role_titles[text] = _RoleTitles(text, self.resolve)
+        titles = self._role_titles[text].of(head)
+        # The last one before ``before`` whose country fits: titles are in text order.
+        for _end, context, candidate in reversed(titles[: bisect_left(titles, before + 1, key=_first)]):
+            if not modifiers or modifiers & context:
+                return candidate
+        return None
 
 
 @cache
@@ -483,24 +535,96 @@ def looks_like_person(name: str) -> bool:
     )
 
 
-def _stands_alone(tokens: Sequence[str], text: str) -> bool:
-    """The surname also names its bearer on its own, as a sentence's subject ("Deeley will host")."""
-    return bool(
-        re.search(
-            rf"(?<!{re.escape(tokens[-2])} ){re.escape(tokens[-1])} "
-            r"(?:[a-z]+ed|will|has|had|is|was|said|says)\b",
-            text,
-        )
-    )
+class _RoleTitles:
+    """Every "<role head> <Name>" of a text ("Russian President Vladimir Putin") that names someone.
+
+    One scan of the text finds each word (and each part of a hyphenated word: "vice-president")
+    followed by a name; the titles of one head are then read off that index, in text order.
+    """
+
+    _TITLED = re.compile(rf"(?<![\w'’-])(?P<word>[\w'’-]+)(?=\s+(?P<name>{NAME_RUN.pattern}))")
+    _PART_START = re.compile(r"(?<=[-'’])(?=[\w'’-])")
+    _BEFORE = re.compile(r"(?:\S+\s+){0,2}$")
+    #: How far back the two words before a title are looked for.
+    _BEFORE_CHARS = 200
+
+    def __init__(self, text: str, resolve: Callable[[str], Speaker | None]) -> None:
+        self._text = text
+        self._resolve = resolve
+        #: Casefolded head -> (head start, word start, name end, name), in text order.
+        self._index: dict[str, list[tuple[int, int, int, str]]] = {}
+        self._titles: dict[str, list[tuple[int, frozenset[str], Speaker]]] = {}
+        for match in self._TITLED.finditer(text):
+            word, start = match.group("word"), match.start()
+            for offset in [0, *(part.start() for part in self._PART_START.finditer(word))]:
+                self._index.setdefault(word[offset:].casefold(), []).append(
+                    (start + offset, start, match.end("name"), match.group("name"))
+                )
+
+    def of(self, head: str) -> list[tuple[int, frozenset[str], Speaker]]:
+        """(end offset, the countries of the two words before the head, the person), in text order."""
+        if head not in self._titles:
+            self._titles[head] = self._find(head)
+        return self._titles[head]
+
+    def _find(self, head: str) -> list[tuple[int, frozenset[str], Speaker]]:
+        titles: list[tuple[int, frozenset[str], Speaker]] = []
+        taken = 0  # one title does not start inside the one before
+        for head_start, word_start, end, name in self._index.get(head, []):
+            if head_start < taken:
+                continue
+            before = ""
+            if head_start == word_start:
+                window = self._text[max(taken, word_start - self._BEFORE_CHARS) : word_start]
+                before = self._BEFORE.search(window).group()  # type: ignore[union-attr]
+            taken = end
+            name_tokens = _strip_titles(name.split())
+            if not name_tokens or not name_tokens[0][0].isupper():
+                continue
+            candidate = self._resolve(" ".join(name_tokens))
+            if candidate is not None:
+                countries = {_country_of(word) for word in re.findall(r"[\w'’-]+", before)}
+                titles.append((end, frozenset(code for code in countries if code is not None), candidate))
+        return titles
+
+
+def _first(item: tuple[int, Any, Any]) -> int:
+    return item[0]
+
+
+class _StandAlone:
+    """Whether a surname also names its bearer on its own, as a sentence's subject ("Deeley will
+    host"), and not right after the given name: one scan of the text for all names."""
+
+    _SUBJECT = re.compile(r"[\w'’&-]+(?= (?:[a-z]+ed|will|has|had|is|was|said|says)\b)")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        #: Every capitalised tail of a word that stands before such a verb -> where that tail starts.
+        self._starts: dict[str, list[int]] = {}
+        for match in self._SUBJECT.finditer(text):
+            word = match.group()
+            for index, char in enumerate(word):
+                if char.isupper():
+                    self._starts.setdefault(word[index:], []).append(match.start() + index)
+
+    def __call__(self, tokens: Sequence[str]) -> bool:
+        before = tokens[-2] + " "
+        return any(not self._text.endswith(before, 0, start) for start in self._starts.get(tokens[-1], []))
 
 
 def _strip_titles(tokens: Sequence[str]) -> list[str]:
+    return list(_stripped(tuple(tokens)))
+
+
+@lru_cache(maxsize=65_536)
+def _stripped(name: tuple[str, ...]) -> tuple[str, ...]:
     """Name tokens without leading titles, function words and places ("Hong Kong Elena Dementieva").
 
     An owner before a possessive goes too ("Fabian Society's Sundar Katwala"), and so does whatever
     stands before a known given name in a long run ("New Yorker Dick Morris").
     """
-    tokens = list(tokens)
+    tokens = list(name)
     owners = [index for index, token in enumerate(tokens[:-1]) if re.search(r"['’]s?$", token)]
     if owners:
         tokens = tokens[owners[-1] + 1 :]
@@ -512,11 +636,11 @@ def _strip_titles(tokens: Sequence[str]) -> list[str]:
     while len(tokens) > 1 and (tokens[0].rstrip(".") in _LEADING_WORDS or _country_of(tokens[0]) is not None):
         tokens.pop(0)
     if tokens and (tokens[0].rstrip(".") in _LEADING_WORDS and len(tokens) == 1):
-        return []
+        return ()
     for size in (3, 2, 1):
         if len(tokens) >= size + 2 and gazetteer().scanned.get(name_key(" ".join(tokens[:size]))):
-            return tokens[size:]
-    return tokens
+            return tuple(tokens[size:])
+    return tuple(tokens)
 
 
 def _female(tokens: Sequence[str]) -> bool | None:
@@ -525,6 +649,7 @@ def _female(tokens: Sequence[str]) -> bool | None:
     return None
 
 
+@lru_cache(maxsize=65_536)
 def _country_of(word: str) -> str | None:
     word = _POSSESSIVE.sub("", word)
     if word in DEMONYMS:
@@ -749,17 +874,19 @@ def _sentence_topics(body: str, names: NameBook) -> list[tuple[int, Speaker]]:
     possessive ("Mr Bush's first task") or a name after a preposition is not the subject.
     """
     context = _Context(body, names)
+    chars = list(body)  # blanked in place: rebuilding the string per quote would be quadratic
     for span in quote_spans(body):
         for start, end in span.segments:  # what people say is not what the article is about
-            stop = "." if body[start:end].rstrip().endswith((".", "!", "?")) else " "
-            body = body[:start] + " " * (end - start - 1) + stop + body[end:]
+            stop = "." if "".join(chars[start:end]).rstrip().endswith((".", "!", "?")) else " "
+            chars[start:end] = " " * (end - start - 1) + stop
+    body = "".join(chars)
     for match in re.finditer(r"[^.!?\n\"“”\s][^.!?\n]*", body):
         sentence, start = match.group(), match.start()
         found = _speech_subject(sentence, start, context)
         if found is None:
             found = _sentence_subject(sentence, start, names)
         if found is not None:
-            context.topics.append(found)
+            context.add_topic(*found)
     return context.topics
 
 
@@ -803,15 +930,18 @@ def find_quotes(body: str, entities: Sequence[Entity] = (), extra_text: str = ""
     names = NameBook(f"{extra_text}\n\n{body}", entities)
     context = _Context(body, names, topics=_sentence_topics(body, names))
     spans = quote_spans(body)
+    breaks = [match.start() for match in re.finditer(r"\n(?=\n)", body)]  # every "\n\n", overlaps too
     found: list[FoundQuote] = []
     previous: FoundQuote | None = None
     for index, span in enumerate(spans):
         text = span_text(body, span)
         next_open = spans[index + 1].open_mark if index + 1 < len(spans) else len(body)
-        paragraph_end = body.find("\n\n", span.end)
-        limit = min(next_open, paragraph_end if paragraph_end >= 0 else len(body))
+        following = bisect_left(breaks, span.end)
+        paragraph_end = breaks[following] if following < len(breaks) else len(body)
+        limit = min(next_open, paragraph_end)
         previous_close = (previous.span.close_mark or previous.span.end) + 1 if previous else 0
-        paragraph_start = body.rfind("\n\n", 0, span.open_mark) + 2 if "\n\n" in body[: span.open_mark] else 0
+        preceding = bisect_left(breaks, span.open_mark - 1)  # a "\n\n" that ends by the open mark
+        paragraph_start = breaks[preceding - 1] + 2 if preceding > 0 else 0
         floor = max(previous_close, paragraph_start)
         attributed, speaker = attribution_after(body, span, limit, context)
         if not attributed:
@@ -830,8 +960,7 @@ def find_quotes(body: str, entities: Sequence[Entity] = (), extra_text: str = ""
         quote = FoundQuote(span, text[:MAX_QUOTE_CHARS], speaker, attributed)
         found.append(quote)
         if speaker is not None:
-            context.topics.append((span.start, speaker))
-            context.topics.sort(key=lambda item: item[0])
+            context.add_topic(span.start, speaker)
         previous = quote
     return found
 

@@ -17,6 +17,7 @@ Mentions are then counted by scanning title, caption and body for every form of 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right, insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class _Entity:
     order: tuple[int, int]
     forms: dict[str, None] = field(default_factory=dict)
     votes: Counter[EntityType] = field(default_factory=Counter)
+    #: (section, start) of every mention, sorted: the nearest earlier one is a bisection away.
     positions: list[tuple[int, int]] = field(default_factory=list)
 
     @property
@@ -185,7 +187,7 @@ def _group(candidates: list[_Candidate], acronyms: dict[str, str]) -> list[_Enti
         if form == target.name:
             target.votes[candidate.type] += 1
         target.forms.setdefault(form, None)
-        target.positions.append((candidate.section, candidate.start))
+        insort(target.positions, (candidate.section, candidate.start))
         by_form.setdefault(form, target)
     return entities
 
@@ -212,9 +214,9 @@ def _person_with_part(candidate: _Candidate, by_name_part: dict[str, list[_Entit
         return None
     here = (candidate.section, candidate.start)
     earlier = [
-        (max(position for position in entity.positions if position <= here), entity)
+        (entity.positions[bisect_right(entity.positions, here) - 1], entity)
         for entity in fitting
-        if min(entity.positions) <= here
+        if entity.positions[0] <= here
     ]
     if earlier:
         return max(earlier, key=lambda pair: pair[0])[1]
