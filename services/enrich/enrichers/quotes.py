@@ -181,6 +181,7 @@ class _Context:
     names: NameBook
     #: Who spoke or was talked about last, by body offset; the newest last.
     topics: list[tuple[int, Speaker]] = field(default_factory=list)
+    _sentence_ends: SentenceEnds | None = None
 
     def topic_before(self, offset: int, female: bool | None = None) -> Speaker | None:
         # Topics are kept sorted by offset: start at the last one before ``offset``, not at the end.
@@ -191,6 +192,11 @@ class _Context:
                 return speaker
         return None
 
+    def sentence_ends(self) -> SentenceEnds:
+        if self._sentence_ends is None:
+            self._sentence_ends = SentenceEnds(self.body)
+        return self._sentence_ends
+
     def add_topic(self, offset: int, speaker: Speaker) -> None:
         """Insert in offset order, after topics at the same offset (as a stable sort would)."""
         insort(self.topics, (offset, speaker), key=_topic_offset)
@@ -198,6 +204,43 @@ class _Context:
 
 def _topic_offset(topic: tuple[int, Speaker]) -> int:
     return topic[0]
+
+
+class SentenceEnds:
+    """Where ``_SENTENCE_END`` matches in any stretch of a text, from one scan of the whole text.
+
+    Scanning the stretch before every quote again would be quadratic in a long paragraph.
+    """
+
+    _END = re.compile(r"[.!?](?=(\s+)([A-Z\"“])?)")
+    _NEXT_SENTENCE = re.compile(r"\s+[A-Z\"“]")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        #: Each end mark not preceded by a capital, and where the capital or quote after it is.
+        self._marks: list[int] = []
+        self._nexts: list[int] = []
+        for match in self._END.finditer(text):
+            if match.group(2) is not None and not self._after_capital(match.start()):
+                self._marks.append(match.start())
+                self._nexts.append(match.start(2))
+
+    def _after_capital(self, position: int) -> bool:
+        return position > 0 and "A" <= self._text[position - 1] <= "Z"
+
+    def last_before(self, start: int, end: int) -> int:
+        """Where the last sentence of ``text[start:end]`` begins: just after its last sentence end
+        (``_SENTENCE_END`` on that stretch alone), else ``start``."""
+        index = bisect_left(self._marks, end) - 1
+        while index >= 0 and self._marks[index] >= start:
+            if self._nexts[index] < end:
+                return self._marks[index] + 1
+            index -= 1
+        # At the very start of the stretch nothing is seen before the mark.
+        opens_on_end = start < end and self._text[start] in ".!?"
+        if opens_on_end and self._NEXT_SENTENCE.match(self._text, start + 1, end):
+            return start + 1
+        return start
 
 
 # ---------------------------------------------------------------- finding quote spans
@@ -406,7 +449,7 @@ class NameBook:
             )
             if entity.type is not EntityType.PERSON:
                 core = " ".join(_strip_titles(entity.name.split()))
-                if any(full.confident and full.name == core for full in self.full_names):
+                if core in self._confident_names:
                     return Speaker(
                         core, EntityType.PERSON, female
                     )  # "US Attorney Roslynn Mauskopf" typed ORG
@@ -824,9 +867,11 @@ def attribution_before(
     body: str, span: Span, floor: int, text: str, context: _Context
 ) -> tuple[bool, Speaker | None]:
     """``Mr Brown said: "…"`` / ``Xi told Putin "…"`` / ``According to X, "…"``."""
-    clause = body[floor : span.open_mark]
-    boundaries = [boundary.end() for boundary in _SENTENCE_END.finditer(clause)]
-    offset = floor + (boundaries[-1] if boundaries else 0)
+    if body is context.body:
+        offset = context.sentence_ends().last_before(floor, span.open_mark)
+    else:
+        boundaries = [boundary.end() for boundary in _SENTENCE_END.finditer(body[floor : span.open_mark])]
+        offset = floor + (boundaries[-1] if boundaries else 0)
     clause = body[offset : span.open_mark]
     according = _ACCORDING_TO.search(clause)
     if according:
