@@ -46,7 +46,9 @@ from services.runtime import metrics
 from services.runtime.dead_letters import smaller_dead_letter
 from services.runtime.header_names import tolerate_non_utf8_header_names
 from services.runtime.messages import Emit, Message, message_from_record
+from services.runtime.service import start_monitoring
 from services.runtime.settings import KafkaSettings, load_settings
+from services.runtime.watchdog import Watchdog
 from services.runtime.worker import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -186,6 +188,8 @@ async def deliver(message: Message, record: Emit) -> None:
     while True:
         try:
             await _send(record)
+            if attempt:
+                metrics.HEALTH.set_ready(True)
             return
         except (MessageSizeTooLargeError, RecordTooLargeError) as exc:
             if record.topic == TOPICS.dlq:
@@ -204,6 +208,8 @@ async def deliver(message: Message, record: Emit) -> None:
         except KafkaError as exc:
             attempt += 1
             delay = retry.delay(attempt)
+            # A known retry: not ready, and not a stall for the watchdog to end.
+            metrics.HEALTH.set_retrying(f"produce failed, retrying: {exc!r}"[:300])
             log.warning(
                 "produce failed, retrying",
                 extra={
@@ -228,18 +234,15 @@ async def _send(record: Emit) -> None:
     await acknowledged
 
 
+#: The stall watchdog (None while not started or when NEWSWIRE_ENRICH_STALL_TIMEOUT_S is 0).
+watchdog: Watchdog | None = None
+
+
 @app.task
 async def serve_metrics() -> None:
-    """Once the app has started: the metrics and health endpoints, and readiness."""
-    if settings.metrics_port:
-        metrics.serve(
-            PRODUCER,
-            settings.metrics_host,
-            settings.metrics_port,
-            kafka=settings.kafka,
-            group_id=settings.app_id,
-            input_topic=TOPICS.ingested,
-        )
+    """Once the app has started: the endpoints, the lag sampler and stall watchdog, and readiness."""
+    global watchdog
+    watchdog = start_monitoring(PRODUCER, settings, group_id=settings.app_id, input_topic=TOPICS.ingested)
     metrics.HEALTH.set_ready(True)
 
 
@@ -258,5 +261,13 @@ if settings.library_log_level == "DEBUG":
 
 @app.timer(interval=5.0)
 async def heartbeat() -> None:
-    """Liveness: the event loop is still turning (a blocked loop stops these beats)."""
+    """Liveness, and the partitions the watchdog watches, from the event loop.
+
+    A blocked loop stops the beats and leaves the last assignment published: the watchdog then sees
+    those partitions' committed offsets stand still while records wait, and ends the process. The
+    assignment is published during table recovery too, so a recovery that hangs is caught as well.
+    """
     metrics.HEALTH.beat()
+    if watchdog is not None:
+        held = app.consumer.assignment()
+        watchdog.assignment.publish((tp.topic, tp.partition) for tp in held if tp.topic == TOPICS.ingested)

@@ -92,7 +92,8 @@ def start_enrich(kafka: KafkaSettings, tmp_path: Path) -> Iterator[Callable[[str
     """Starts the service as a subprocess under a given app id; kills what is left at the end."""
     started: list[EnrichProcess] = []
 
-    def start(app_id: str) -> EnrichProcess:
+    def start(app_id: str, **settings: str) -> EnrichProcess:
+        """``settings``: more environment variables, over the defaults below."""
         env = {
             **os.environ,
             "NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
@@ -101,6 +102,10 @@ def start_enrich(kafka: KafkaSettings, tmp_path: Path) -> Iterator[Callable[[str
             "NEWSWIRE_ENRICH_DATA_DIR": str(tmp_path / "faust"),
             # No periodic commit during the test: offsets found committed were committed on SIGTERM.
             "NEWSWIRE_ENRICH_COMMIT_INTERVAL_S": "600",
+            # Commits that never move while records wait are exactly what the stall watchdog ends
+            # (test_enrich_watchdog.py proves that); here they are the test's choice.
+            "NEWSWIRE_ENRICH_STALL_TIMEOUT_S": "0",
+            **settings,
         }
         process = EnrichProcess(env, tmp_path / f"enrich-{len(started)}.log")
         started.append(process)
