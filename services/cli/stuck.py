@@ -29,7 +29,7 @@ from schemas.dead_letter import FailureReason, FailureStage
 from services.cli.dlq import PREVIEW_CHARS
 from services.cli.state import err, fail, out, state_of
 from services.cli.status import STAGES, _ago
-from services.runtime.messages import Rejected, message_from_record
+from services.runtime.messages import Rejected, message_from_consumer_record
 
 if TYPE_CHECKING:
     from kafka import KafkaAdminClient, KafkaConsumer
@@ -597,15 +597,7 @@ def _dead_letter(
     from services.runtime.dead_letters import SHRUNK_PAYLOAD_BYTES, dead_letter_record
     from services.runtime.kafka import make_producer
 
-    message = message_from_record(
-        record.topic,
-        record.partition,
-        record.offset,
-        record.key,
-        record.value,
-        record.headers,
-        record.timestamp,
-    )
+    message = message_from_consumer_record(record)
     rejection = Rejected(
         FailureReason.SKIPPED_BY_OPERATOR, skip_detail(user, reason, group, position, record.offset)
     )

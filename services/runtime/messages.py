@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from schemas.dead_letter import FailureReason
 
@@ -107,4 +108,17 @@ def message_from_record(
         headers=dict(pairs),
         timestamp_ms=timestamp_ms,
         header_pairs=tuple(pairs),
+    )
+
+
+def message_from_consumer_record(record: Any) -> Message:
+    """A :class:`Message` from a kafka-python ``ConsumerRecord`` (timestamp already in ms)."""
+    return message_from_record(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        record.headers,
+        record.timestamp,
     )

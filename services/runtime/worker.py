@@ -49,7 +49,7 @@ from services.runtime.messages import (
     Outcome,
     Rejected,
     TransientError,
-    message_from_record,
+    message_from_consumer_record,
 )
 from services.runtime.watchdog import Assignment
 
@@ -242,7 +242,7 @@ class Worker:
             return self._run_once_pipelined()
         polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_batch)
         self._beat()
-        messages = [_to_message(record) for records in polled.values() for record in records]
+        messages = [message_from_consumer_record(r) for records in polled.values() for r in records]
         if not messages:
             return 0
         self._observe_lag(messages)
@@ -270,7 +270,7 @@ class Worker:
         try:
             polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_batch)
             self._beat()
-            messages = [_to_message(record) for records in polled.values() for record in records]
+            messages = [message_from_consumer_record(r) for records in polled.values() for r in records]
             if messages:
                 self._observe_lag(messages)
                 self.stats.consumed += len(messages)
@@ -615,19 +615,6 @@ class Worker:
             self.producer.close(timeout=30)
             self.consumer.close(autocommit=False)
         log.info("worker stopped", extra={"worker": self.name, **vars(self.stats)})
-
-
-def _to_message(record: Any) -> Message:
-    # Every header kept, repeated names and None values included (message_from_record).
-    return message_from_record(
-        record.topic,
-        record.partition,
-        record.offset,
-        record.key,
-        record.value,
-        record.headers,
-        record.timestamp,
-    )
 
 
 def run_forever(worker_factory: Callable[[], Worker]) -> None:

@@ -8,8 +8,8 @@ from kafka.errors import MessageSizeTooLargeError
 from kafka.future import Future
 
 from schemas.dead_letter import DeadLetter, FailureReason, FailureStage
-from services.runtime.messages import Emit, Emitted, Outcome, Rejected
-from services.runtime.worker import RetryPolicy, Worker, _to_message
+from services.runtime.messages import Emit, Emitted, Outcome, Rejected, message_from_consumer_record
+from services.runtime.worker import RetryPolicy, Worker
 from tests.unit.runtime.test_metrics import FakeConsumer, FakeRecord
 
 
@@ -89,6 +89,6 @@ def test_an_output_the_broker_refuses_is_dead_lettered_as_output_too_large() -> 
 def test_every_header_is_kept_with_none_values_and_repeated_names() -> None:
     record = FakeRecord(3, b"v")
     record.headers = [("a", b"1"), ("a", None), ("b", b"2")]  # type: ignore[list-item]
-    message = _to_message(record)
+    message = message_from_consumer_record(record)
     assert message.header_pairs == (("a", b"1"), ("a", b""), ("b", b"2"))
     assert message.headers == {"a": b"", "b": b"2"}
