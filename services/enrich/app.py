@@ -137,7 +137,7 @@ near_duplicates = NearDuplicateIndex(duplicate_signatures, threshold=settings.du
 
 def enrich_and_mark_duplicates(article: Article) -> EnrichedArticle:
     """The enrichment of an article, near-duplicate check included."""
-    enriched = mark(near_duplicates, enrich(article))
+    enriched = mark(near_duplicates, enrich(article, budget_chars=settings.text_budget_chars or None))
     if enriched.duplicate_of:
         log.info("near-duplicate", extra={"article_id": article.id, "duplicate_of": enriched.duplicate_of})
     return enriched

@@ -49,6 +49,8 @@ _RNG = np.random.RandomState(1)
 _A = _RNG.randint(1, int(_MERSENNE_PRIME), size=PERMUTATIONS, dtype=np.uint64)
 _B = _RNG.randint(0, int(_MERSENNE_PRIME), size=PERMUTATIONS, dtype=np.uint64)
 _WORD = re.compile(r"\w+")
+#: Shingles hashed at once: bounds the signature's working memory to ~4 MB whatever the body.
+_SHINGLES_PER_CHUNK = 4096
 Signature = np.ndarray
 
 
@@ -75,8 +77,12 @@ def signature(text: str) -> Signature:
         count=len(found),
     )
     # Universal hashing (a*x + b mod p) as in datasketch; uint64 wrap-around is part of the scheme.
-    permuted = np.bitwise_and((np.outer(hashes, _A) + _B) % _MERSENNE_PRIME, _MAX_HASH)
-    result: Signature = permuted.min(axis=0)
+    # In chunks: one shingles x permutations matrix of a 2 MB body would take ~700 MB at once.
+    result: Signature = np.full(PERMUTATIONS, _MAX_HASH, dtype=np.uint64)
+    for start in range(0, len(hashes), _SHINGLES_PER_CHUNK):
+        chunk = hashes[start : start + _SHINGLES_PER_CHUNK]
+        permuted = np.bitwise_and((np.outer(chunk, _A) + _B) % _MERSENNE_PRIME, _MAX_HASH)
+        np.minimum(result, permuted.min(axis=0), out=result)
     return result
 
 

@@ -38,8 +38,8 @@ _ARTICLE_FIELDS = frozenset(Article.model_fields)
 #: characters (whole paragraphs, the last one cut at a word). Their cost grows with the text, so a
 #: body of megabytes would hold its partition for minutes; 200,000 characters (some 30,000 words,
 #: fifty times a long news story) enrich in about a second. An enricher that read less than the
-#: whole body says so in its lineage version. ``None`` reads everything. Settings should expose it
-#: (NEWSWIRE_ENRICH_TEXT_BUDGET_CHARS).
+#: whole body says so in its lineage version. ``None`` reads everything. The service's setting:
+#: NEWSWIRE_ENRICH_TEXT_BUDGET_CHARS (0 reads everything).
 TEXT_BUDGET_CHARS: int | None = 200_000
 #: Enrichers cheap enough to read every character of the largest accepted body.
 WHOLE_BODY_ENRICHERS = frozenset({"language", "word_count", "reading_time"})

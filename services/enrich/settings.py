@@ -10,6 +10,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.enrich.dedup import DEFAULT_THRESHOLD
+from services.enrich.pipeline import TEXT_BUDGET_CHARS
 from services.runtime.settings import ServiceSettings
 
 
@@ -47,6 +48,12 @@ class Settings(ServiceSettings):
     )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=1, le=65535)
+    text_budget_chars: int = Field(
+        default=TEXT_BUDGET_CHARS or 0,
+        ge=0,
+        description="Characters of the body that entities, places, quotes, keywords and summary read "
+        "(whole paragraphs); 0 reads everything, at a cost that grows with the body.",
+    )
     duplicate_threshold: float = Field(
         default=DEFAULT_THRESHOLD,
         ge=0.0,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import random
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -190,3 +192,36 @@ def test_texts_without_enough_words_do_not_match_each_other_by_accident(text: st
     replica = Replica()
     replica.check(1, "Completely different words here.")
     assert replica.check(2, text, minutes=1) is None
+
+
+def _unchunked_signature(text: str) -> np.ndarray:
+    """The textbook MinHash over every shingle at once: what the chunked signature must equal."""
+    from services.enrich.dedup import _A, _B, _MAX_HASH, _MERSENNE_PRIME, shingles
+
+    found = shingles(text)
+    hashes = np.fromiter(
+        (int.from_bytes(hashlib.blake2b(s.encode(), digest_size=4).digest(), "little") for s in found),
+        dtype=np.uint64,
+        count=len(found),
+    )
+    return np.bitwise_and((np.outer(hashes, _A) + _B) % _MERSENNE_PRIME, _MAX_HASH).min(axis=0)
+
+
+def test_a_long_body_is_signed_in_chunks_with_the_same_result_and_bounded_memory() -> None:
+    import tracemalloc
+
+    rng = random.Random(7)
+    vocabulary = [f"word{i}" for i in range(5000)]
+    text = " ".join(rng.choice(vocabulary) for _ in range(30_000))  # ~30,000 shingles, 7 chunks
+    assert np.array_equal(signature(text), _unchunked_signature(text))
+
+    body = " ".join(rng.choice(vocabulary) for _ in range(250_000))  # ~2 MB
+    tracemalloc.start()
+    try:
+        signature(body)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Unchunked, the shingles x 128 matrix alone is 250,000 x 128 x 8 bytes = 256 MB (and its
+    # temporaries more); chunked, the working set is the shingle set and a few MB of matrices.
+    assert peak < 120 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
