@@ -40,7 +40,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from schemas.dead_letter import FailureReason, FailureStage
 from services.runtime import metrics
 from services.runtime.dead_letters import SHRUNK_PAYLOAD_BYTES, dead_letter_record, minimal_dead_letter
-from services.runtime.header_names import tolerate_non_utf8_header_names
+from services.runtime.header_names import tolerate_in_kafka_python
 from services.runtime.messages import (
     Dropped,
     Emit,
@@ -187,8 +187,10 @@ class Worker:
         # output_too_large dead letter, a dead letter is sent again smaller (see _produce).
         self._too_large: dict[tuple[str, int, int], int] = {}
         self._sent: list[tuple[Any, Message, bool]] = []
-        # A record whose header name is not UTF-8 must not stop the consumer (header_names.py).
-        tolerate_non_utf8_header_names()
+        # A record whose header name is not UTF-8 must not stop the consumer (header_names.py); a
+        # consumer built from KafkaSettings has this already, one built otherwise gets it here. The
+        # worker's clients are kafka-python's: aiokafka's parser (enrich's) is left as it is.
+        tolerate_in_kafka_python()
 
     def stop(self, *_: Any) -> None:
         """Finish the batch in hand, commit it, then leave (safe to call from a signal handler)."""
