@@ -12,8 +12,16 @@ from rich.markup import escape
 from rich.text import Text
 
 from schemas.search_index import ALIAS
-from services.cli.search_query import QuoteQuery, SearchFilters, build_query, facets_from, parse_date
 from services.cli.state import fail, out, state_of
+from services.search.query import (
+    MAX_PAGE_SIZE,
+    SORTS,
+    QuoteQuery,
+    SearchFilters,
+    build_query,
+    facets_from,
+    parse_date,
+)
 
 _EMPHASIS = re.compile(r"<em>(.*?)</em>", re.DOTALL)
 HIGHLIGHT_ORDER = ("title", "caption", "body")
@@ -86,7 +94,12 @@ def search(
     query: Annotated[
         str | None, typer.Argument(help="Words or a phrase to look for.", show_default=False)
     ] = None,
-    size: Annotated[int, typer.Option("--size", "-n", help="How many hits to show.", min=1, max=10_000)] = 10,
+    size: Annotated[
+        int, typer.Option("--size", "-n", help="How many hits to show.", min=1, max=MAX_PAGE_SIZE)
+    ] = 10,
+    sort: Annotated[
+        str, typer.Option(help=f"Order: {' or '.join(SORTS)} (newest first).", show_default=True)
+    ] = "relevance",
     person: Annotated[
         list[str] | None, typer.Option(help="Only articles naming this person (repeat: all of them).")
     ] = None,
@@ -138,6 +151,8 @@ def search(
         include_duplicates=include_duplicates,
     )
     quote_query = QuoteQuery(text=quotes, speaker=speaker) if (quotes or speaker) else None
+    if sort not in SORTS:
+        raise typer.BadParameter(f"{sort!r} is not one of {', '.join(SORTS)}", param_hint="--sort")
     text = (query or "").strip()
     if not text and quote_query is None and filters.is_empty():
         if query is not None:
@@ -146,7 +161,9 @@ def search(
     settings = state_of(ctx).elasticsearch()
     client = Elasticsearch(**{**settings.client_kwargs(), "max_retries": 1})
     try:
-        response = client.search(index=index, body=build_query(text, filters, size=size, quotes=quote_query))
+        response = client.search(
+            index=index, body=build_query(text, filters, size=size, quotes=quote_query, sort=sort)
+        )
     except NotFoundError as exc:
         raise fail(
             f"{index!r} does not exist on {settings.url}: nothing has been indexed yet "

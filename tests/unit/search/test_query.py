@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.cli.search_query import (
+from services.search.query import (
     FACETS,
     QuoteQuery,
     SearchFilters,

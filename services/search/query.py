@@ -41,6 +41,15 @@ FACETS = {
 }
 #: Matching quotes shown per article.
 QUOTES_PER_HIT = 3
+#: Deepest hit a search may page to (offset + size): deep paging costs Elasticsearch memory and time
+#: on every shard, and nobody reads page 500 of a news search.
+MAX_RESULT_WINDOW = 1_000
+#: Most hits in one page.
+MAX_PAGE_SIZE = 100
+#: How results are ordered: by relevance (newest first among equals) or newest first.
+SORTS = ("relevance", "date")
+#: Fields "more like this" compares.
+RELATED_FIELDS = ("title", "body")
 
 
 @dataclass(frozen=True)
@@ -74,17 +83,28 @@ class QuoteQuery:
     speaker: str | None = None
 
 
+class PageOutOfRange(ValueError):
+    """``offset + size`` beyond :data:`MAX_RESULT_WINDOW`, or a size outside 1..:data:`MAX_PAGE_SIZE`."""
+
+
 def build_query(
     text: str,
     filters: SearchFilters | None = None,
     size: int = 10,
     quotes: QuoteQuery | None = None,
+    offset: int = 0,
+    sort: str = "relevance",
 ) -> dict[str, Any]:
     """The ``_search`` body: relevance over title, caption and body, filters, quotes, facets, highlights.
 
     An empty ``text`` with filters or ``quotes`` lists what matches them, newest first after the
-    best quote matches.
+    best quote matches. ``sort="date"`` orders every search newest first. Raises
+    :class:`PageOutOfRange` for a page past :data:`MAX_RESULT_WINDOW` and ``ValueError`` for an
+    unknown sort.
     """
+    check_page(offset, size)
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     filters = filters or SearchFilters()
     text = text.strip()
     must: list[dict[str, Any]] = []
@@ -125,6 +145,7 @@ def build_query(
         }
     body: dict[str, Any] = {
         "query": query,
+        "from": offset,
         "size": size,
         "track_total_hits": True,
         "_source": list(SOURCE_FIELDS),
@@ -146,9 +167,49 @@ def build_query(
             },
         },
     }
-    if not text:
-        body["sort"] = ["_score", {"published_at": {"order": "desc", "missing": "_last"}}]
+    newest_first = {"published_at": {"order": "desc", "missing": "_last"}}
+    if sort == "date":
+        body["sort"] = [newest_first, "_score"]
+    elif not text:
+        body["sort"] = ["_score", newest_first]
     return body
+
+
+def check_page(offset: int, size: int) -> None:
+    """Refuse a page Elasticsearch would refuse or struggle with, naming the limit."""
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise PageOutOfRange(f"size must be between 1 and {MAX_PAGE_SIZE}, not {size}")
+    if offset < 0:
+        raise PageOutOfRange(f"offset must not be negative, not {offset}")
+    if offset + size > MAX_RESULT_WINDOW:
+        raise PageOutOfRange(f"offset + size must be at most {MAX_RESULT_WINDOW}, not {offset + size}")
+
+
+def related_query(
+    article_id: str, index: str, size: int = 5, include_duplicates: bool = False
+) -> dict[str, Any]:
+    """The ``_search`` body for articles like ``article_id`` (Elasticsearch's ``more_like_this`` on
+    title and body): the article itself is never among them, near-copies only if asked."""
+    check_page(0, size)
+    like: dict[str, Any] = {
+        "more_like_this": {
+            "fields": list(RELATED_FIELDS),
+            "like": [{"_index": index, "_id": article_id}],
+            "min_term_freq": 1,
+            "min_doc_freq": 2,
+            "max_query_terms": 40,
+            "minimum_should_match": "20%",
+        }
+    }
+    must_not: list[dict[str, Any]] = [{"ids": {"values": [article_id]}}]
+    if not include_duplicates:
+        must_not.append({"exists": {"field": "duplicate_of"}})
+        must_not.append({"term": {"duplicate_of": article_id}})
+    return {
+        "query": {"bool": {"must": [like], "must_not": must_not}},
+        "size": size,
+        "_source": list(SOURCE_FIELDS),
+    }
 
 
 def quote_clause(quotes: QuoteQuery) -> dict[str, Any]:
