@@ -39,6 +39,11 @@ FACETS = {
     "sections": "section",
     "sources": "source",
 }
+#: The facet counting articles per month of publication, newest month first; its values ("2024-07")
+#: filter as a whole month (:func:`month_bounds`).
+DATE_FACET = "months"
+#: Months shown in the date facet.
+DATE_FACET_SIZE = 12
 #: Matching quotes shown per article.
 QUOTES_PER_HIT = 3
 #: Deepest hit a search may page to (offset + size): deep paging costs Elasticsearch memory and time
@@ -149,7 +154,18 @@ def build_query(
         "size": size,
         "track_total_hits": True,
         "_source": list(SOURCE_FIELDS),
-        "aggs": {name: {"terms": {"field": field, "size": FACET_SIZE}} for name, field in FACETS.items()},
+        "aggs": {
+            **{name: {"terms": {"field": field, "size": FACET_SIZE}} for name, field in FACETS.items()},
+            DATE_FACET: {
+                "date_histogram": {
+                    "field": "published_at",
+                    "calendar_interval": "month",
+                    "format": "yyyy-MM",
+                    "min_doc_count": 1,
+                    "order": {"_key": "desc"},
+                }
+            },
+        },
         "highlight": {
             "pre_tags": ["<em>"],
             "post_tags": ["</em>"],
@@ -274,15 +290,29 @@ def _date_bound(value: date | datetime) -> str:
 
 
 def facets_from(aggregations: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
-    """``{"people": [{"value": "Xi Jinping", "count": 3}, ...], ...}`` from the response's aggregations."""
+    """``{"people": [{"value": "Xi Jinping", "count": 3}, ...], ..., "months": [{"value": "2024-07",
+    "count": 5}, ...]}`` from the response's aggregations."""
     aggregations = aggregations or {}
-    return {
+    facets = {
         name: [
             {"value": bucket["key"], "count": bucket["doc_count"]}
             for bucket in (aggregations.get(name) or {}).get("buckets", [])
         ]
         for name in FACETS
     }
+    months = (aggregations.get(DATE_FACET) or {}).get("buckets", [])
+    facets[DATE_FACET] = [
+        {"value": bucket["key_as_string"], "count": bucket["doc_count"]}
+        for bucket in months[:DATE_FACET_SIZE]
+    ]
+    return facets
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """The first and last day of ``2024-07`` (a value of the date facet), for ``since``/``until``."""
+    first = date.fromisoformat(f"{month}-01")
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, date.fromordinal(following.toordinal() - 1)
 
 
 def parse_date(value: str) -> date | datetime:

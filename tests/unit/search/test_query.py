@@ -7,12 +7,17 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.search.query import (
+    DATE_FACET,
     FACETS,
+    MAX_PAGE_SIZE,
+    PageOutOfRange,
     QuoteQuery,
     SearchFilters,
     build_query,
     facets_from,
+    month_bounds,
     parse_date,
+    related_query,
 )
 
 
@@ -130,9 +135,10 @@ def test_near_duplicates_are_excluded_unless_included() -> None:
 def test_facets_are_terms_aggregations_of_the_keyword_fields() -> None:
     aggs = build_query("summit")["aggs"]
 
-    assert set(aggs) == {"people", "organizations", "places", "countries", "sections", "sources"}
+    terms = {name: agg for name, agg in aggs.items() if name != DATE_FACET}
+    assert set(terms) == {"people", "organizations", "places", "countries", "sections", "sources"}
     assert aggs["places"]["terms"]["field"] == "place_names"
-    assert all(1 <= agg["terms"]["size"] <= 10 for agg in aggs.values())
+    assert all(1 <= agg["terms"]["size"] <= 10 for agg in terms.values())
 
 
 def test_facets_from_response_keeps_order_and_lists_every_facet() -> None:
@@ -145,7 +151,7 @@ def test_facets_from_response_keeps_order_and_lists_every_facet() -> None:
     )
 
     assert facets["people"] == [{"value": "Xi Jinping", "count": 3}, {"value": "Vladimir Putin", "count": 2}]
-    assert set(facets) == set(FACETS) and facets["countries"] == []
+    assert set(facets) == {*FACETS, DATE_FACET} and facets["countries"] == []
     assert facets_from(None)["sources"] == []
 
 
@@ -183,3 +189,35 @@ def test_filters_alone_list_matching_articles_newest_first() -> None:
 def test_filters_know_when_they_are_empty() -> None:
     assert SearchFilters().is_empty() and SearchFilters(include_duplicates=True).is_empty()
     assert not SearchFilters(countries=("CN",)).is_empty()
+
+
+def test_date_facet_counts_months_newest_first_and_a_month_filters_as_whole_days() -> None:
+    aggregation = build_query("summit")["aggs"][DATE_FACET]["date_histogram"]
+    assert aggregation["calendar_interval"] == "month" and aggregation["order"] == {"_key": "desc"}
+
+    facets = facets_from({DATE_FACET: {"buckets": [{"key_as_string": "2024-07", "key": 1, "doc_count": 4}]}})
+
+    assert facets[DATE_FACET] == [{"value": "2024-07", "count": 4}]
+    assert month_bounds("2024-02") == (date(2024, 2, 1), date(2024, 2, 29))
+    assert month_bounds("2023-12") == (date(2023, 12, 1), date(2023, 12, 31))
+
+
+def test_pages_past_the_window_and_unknown_sorts_are_refused() -> None:
+    assert build_query("summit", size=10, offset=990)["from"] == 990
+    assert build_query("summit", sort="date")["sort"][0] == {
+        "published_at": {"order": "desc", "missing": "_last"}
+    }
+    for offset, size in ((991, 10), (0, 0), (0, MAX_PAGE_SIZE + 1), (-1, 10)):
+        with pytest.raises(PageOutOfRange):
+            build_query("summit", size=size, offset=offset)
+    with pytest.raises(ValueError, match="sort"):
+        build_query("summit", sort="oldest")
+
+
+def test_related_articles_exclude_the_article_itself_and_near_copies() -> None:
+    body = related_query("a" * 32, index="articles", size=5)
+
+    like = body["query"]["bool"]["must"][0]["more_like_this"]
+    assert like["like"] == [{"_index": "articles", "_id": "a" * 32}]
+    assert {"ids": {"values": ["a" * 32]}} in body["query"]["bool"]["must_not"]
+    assert {"term": {"duplicate_of": "a" * 32}} in body["query"]["bool"]["must_not"]
