@@ -11,8 +11,9 @@ pools the union of:
   with operator ``and``; ``match_phrase`` on the body; and the project's own request
   (:func:`services.search.query.build_query`);
 * a grep-style list: articles whose text contains every query word or an obvious variant of it
-  (crude suffix stripping plus the few hand-written :data:`VARIANTS`), headline matches first, capped
-  at ``--grep-cap``, so relevant articles that no BM25 system ranks high can still be judged.
+  (crude suffix stripping plus the few hand-written :data:`VARIANTS`), headline matches first, then
+  the words side by side, capped at ``--grep-cap``, so relevant articles that no BM25 system ranks
+  high can still be judged.
 
 It prints each pooled article in id order (never in rank order, so ranks cannot bias the judge):
 id, headline, the start of the body, how often the query words occur, and the sentences containing
@@ -101,15 +102,21 @@ def word_pattern(word: str) -> re.Pattern[str]:
 
 
 def grep_candidates(text: str, articles: list[Article], cap: int) -> list[str]:
-    """Articles containing every query word (or a variant): headline matches first, then most mentions."""
+    """Articles containing every query word (or a variant), best first, at most ``cap``.
+
+    Best means: all words in the headline, then most occurrences of the words next to each other in
+    query order, then most occurrences of the rarest word (a total count would let one frequent word,
+    "cards", crowd out articles about "identity cards").
+    """
     patterns = [word_pattern(w) for w in query_words(text)]
+    adjacent = re.compile(r"\W+".join(p.pattern for p in patterns), re.IGNORECASE)
     found = []
     for article in articles:
         full = article.title + "\n" + article.body
         if patterns and all(p.search(full) for p in patterns):
             in_title = all(p.search(article.title) for p in patterns)
-            mentions = sum(len(p.findall(full)) for p in patterns)
-            found.append((not in_title, -mentions, article.doc_id))
+            rarest = min(len(p.findall(full)) for p in patterns)
+            found.append((not in_title, -len(adjacent.findall(full)), -rarest, article.doc_id))
     return [doc_id for *_, doc_id in sorted(found)[:cap]]
 
 
@@ -157,7 +164,7 @@ def pool_for(
     return pool
 
 
-def describe(article: Article, text: str, body_chars: int) -> str:
+def describe(article: Article, text: str, body_chars: int, sentences: int, sentence_chars: int) -> str:
     patterns = [word_pattern(w) for w in query_words(text)]
     full = article.title + "\n" + article.body
     counts = [len(p.findall(full)) for p in patterns]
@@ -167,10 +174,10 @@ def describe(article: Article, text: str, body_chars: int) -> str:
     lines = [head, "   " + article.body[:body_chars].replace("\n", " ")]
     shown = 0
     for sentence in SENTENCE_END.split(article.body[body_chars:]):
-        if shown == SENTENCES_SHOWN:
+        if shown == sentences:
             break
         if any(p.search(sentence) for p in patterns):
-            lines.append("   > " + sentence.strip()[:SENTENCE_CHARS])
+            lines.append("   > " + sentence.strip()[:sentence_chars])
             shown += 1
     return "\n".join(lines)
 
@@ -188,6 +195,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--depth", type=int, default=DEPTH)
     parser.add_argument("--grep-cap", type=int, default=GREP_CAP)
     parser.add_argument("--body-chars", type=int, default=350)
+    parser.add_argument("--sentences", type=int, default=SENTENCES_SHOWN, help="matching sentences shown")
+    parser.add_argument("--sentence-chars", type=int, default=SENTENCE_CHARS)
     parser.add_argument("--pool-out", type=Path, help="write query id -> pooled doc ids as JSON")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
@@ -205,7 +214,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             pools[query_id] = pool
             write(f"\n######## {query_id} {text!r} ({queries[query_id]['kind']}): {len(pool)} pooled")
             for doc_id in pool:
-                write(describe(by_id[doc_id], text, args.body_chars))
+                write(describe(by_id[doc_id], text, args.body_chars, args.sentences, args.sentence_chars))
     finally:
         es.indices.delete(index=index, ignore_unavailable=True)
     if args.pool_out:
