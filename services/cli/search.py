@@ -22,6 +22,7 @@ from services.search.query import (
     facets_from,
     parse_date,
 )
+from services.search.results import hit_summary
 
 _EMPHASIS = re.compile(r"<em>(.*?)</em>", re.DOTALL)
 HIGHLIGHT_ORDER = ("title", "caption", "body")
@@ -37,35 +38,6 @@ def highlighted(fragment: str, style: str = "bold") -> Text:
         position = match.end()
     text.append(fragment[position:])
     return text
-
-
-def hit_summary(hit: dict[str, Any]) -> dict[str, Any]:
-    """The fields ``--json`` prints for one hit (highlights keep their ``<em>`` tags)."""
-    source = hit.get("_source") or {}
-    return {
-        "id": source.get("id") or hit.get("_id"),
-        "score": hit.get("_score"),
-        "title": source.get("title"),
-        "section": source.get("section"),
-        "source": source.get("source"),
-        "url": source.get("url") or source.get("canonical_url"),
-        "published_at": source.get("published_at"),
-        "summary": source.get("summary"),
-        "duplicate_of": source.get("duplicate_of"),
-        "highlights": hit.get("highlight") or {},
-        "quotes": matching_quotes(hit),
-    }
-
-
-def matching_quotes(hit: dict[str, Any]) -> list[dict[str, Any]]:
-    """The quotes a ``--quotes``/``--speaker`` search matched in this hit, best first."""
-    inner = ((hit.get("inner_hits") or {}).get("quotes") or {}).get("hits", {}).get("hits", [])
-    quotes = []
-    for quote_hit in inner:
-        quote = quote_hit.get("_source") or {}
-        marked = (quote_hit.get("highlight") or {}).get("quotes.text") or [quote.get("text") or ""]
-        quotes.append({"text": quote.get("text"), "speaker": quote.get("speaker"), "highlight": marked[0]})
-    return quotes
 
 
 def _date_option(value: str | None, option: str) -> date | datetime | None:

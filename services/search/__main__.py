@@ -1,0 +1,5 @@
+"""``python -m services.search``."""
+
+from services.search.app import main
+
+main()
