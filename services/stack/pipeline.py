@@ -27,7 +27,12 @@ from services.stack.supervise import RestartPolicy, ServiceFiles, command_line, 
 
 log = logging.getLogger(__name__)
 
+#: The pipeline's stages (Kafka consumers), in the order an article passes them.
 SERVICES: tuple[str, ...] = ("ingest", "enrich", "index")
+#: The search API and web page (``python -m services.search``): reads the index, consumes nothing.
+SEARCH = "search"
+#: Everything ``make up`` runs and ``make down`` stops.
+ALL_SERVICES: tuple[str, ...] = (*SERVICES, SEARCH)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: How long ``start`` waits for a new supervisor to report the service's pid.
 START_WAIT_S = 10.0
@@ -91,7 +96,7 @@ def _service_status(state_dir: Path, name: str) -> ServiceProcess:
     )
 
 
-def status(state_dir: Path, names: Sequence[str] = SERVICES) -> list[ServiceProcess]:
+def status(state_dir: Path, names: Sequence[str] = ALL_SERVICES) -> list[ServiceProcess]:
     return [_service_status(state_dir, name) for name in names]
 
 
@@ -168,9 +173,13 @@ def health_url(name: str, env: Mapping[str, str]) -> str | None:
 
     fields = import_module(f"services.{name}.settings").Settings.model_fields
     prefix = f"NEWSWIRE_{name.upper()}_"
-    host = env.get(f"{prefix}METRICS_HOST", fields["metrics_host"].default)
+    # The pipeline's stages serve their probes beside the work (METRICS_*); the search service is
+    # an HTTP server itself (HOST, PORT).
+    own_server = "metrics_port" not in fields
+    host_field, port_field = ("host", "port") if own_server else ("metrics_host", "metrics_port")
+    host = env.get(f"{prefix}{host_field.upper()}", fields[host_field].default)
     try:
-        port = int(env.get(f"{prefix}METRICS_PORT", fields["metrics_port"].default))
+        port = int(env.get(f"{prefix}{port_field.upper()}", fields[port_field].default))
     except ValueError:
         return None  # the service will say what is wrong with it when it starts
     if not port:
@@ -191,7 +200,7 @@ def _wait_for_service(state_dir: Path, name: str, supervisor_pid: int) -> Servic
         time.sleep(0.05)
 
 
-def stop(state_dir: Path, names: Sequence[str] = SERVICES, timeout: float = 30.0) -> dict[str, bool]:
+def stop(state_dir: Path, names: Sequence[str] = ALL_SERVICES, timeout: float = 30.0) -> dict[str, bool]:
     """Stop the services in ``names``; True per service that stopped cleanly on SIGTERM.
 
     A supervised service's supervisor gets the SIGTERM: it passes it on, waits for the service to

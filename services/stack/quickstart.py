@@ -1,9 +1,10 @@
 """``make up`` and ``make down``: the whole pipeline on this machine, from nothing to a search.
 
 ``up`` starts Kafka and Elasticsearch (native processes), creates the topics and the index, starts
-the ingest, enrich and index services in the background, publishes the sample articles with the
-CLI, waits until every one of them is searchable (or reports where it got stuck), and runs a
-search. Every step is idempotent, so ``make up`` twice is safe.
+the ingest, enrich, index and search services in the background, publishes the sample articles
+with the CLI, waits until every one of them is searchable (or reports where it got stuck), runs a
+search and ends with the address of the search web page beside it. Every step is idempotent, so
+``make up`` twice is safe.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import subprocess
 import sys
 import time
+from urllib.parse import urlencode
 
 from elasticsearch import Elasticsearch
 
@@ -74,7 +76,7 @@ def run_up(timeout_s: float) -> int:
     # The services run as this user, so they keep their pids and logs in the configured state dir
     # even when Elasticsearch had to fall back to another one.
     state_dir = stack_settings.state_dir
-    for proc in pipeline.start(state_dir):
+    for proc in pipeline.start(state_dir, pipeline.ALL_SERVICES):
         log.info(
             "service %s %s (pid %s; its supervisor, pid %s, restarts it if it exits unexpectedly), log: %s",
             proc.name,
@@ -105,15 +107,44 @@ def run_up(timeout_s: float) -> int:
     sys.stdout.write(f'\n$ newswire search "{DEMO_QUERY}"\n')
     sys.stdout.flush()
     _newswire("search", DEMO_QUERY)
+    web = search_address()
+    if not _wait_ready(f"{web}/readyz", timeout_s=30.0):
+        log.warning("search service at %s not ready yet; its log: %s", web, state_dir / "logs" / "search.log")
     sys.stdout.write(
         "\nThe pipeline keeps running in the background (a service that crashes is restarted). Try:\n"
         '  newswire search "Astana"\n'
+        f"  {web}/                   # the web page; the API: {web}/docs\n"
+        f"  curl -s '{web}/search?q=Astana'\n"
         "  curl -s 'localhost:9200/articles/_search?q=Astana'\n"
         "  newswire publish <files or folders>\n"
         "  newswire status          # lag, dead letters, restarts and last errors\n"
         "  make down\n"
+        f"\nThe same search in a browser: {web}/?{urlencode({'q': DEMO_QUERY})}\n"
     )
     return 0
+
+
+def _wait_ready(url: str, timeout_s: float) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def search_address() -> str:
+    """Where the search service's web page and API answer (``NEWSWIRE_SEARCH_HOST``/``_PORT``)."""
+    from services.search.settings import Settings as SearchSettings
+
+    settings = SearchSettings()
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
 
 
 def run_down() -> int:
