@@ -45,8 +45,11 @@ SETTINGS_CLASSES = (
     ("services.ingest.settings", "Settings"),
     ("services.enrich.settings", "Settings"),
     ("services.index.settings", "Settings"),
+    ("services.search.settings", "Settings"),
 )
 PIPELINE_SERVICES = ("ingest", "enrich", "index")
+#: The search API and web page: an HTTP server on the index, no Kafka.
+SEARCH_SERVICE = "search"
 BROKERS = ("kafka", "elasticsearch")
 
 # ${NAME}, ${NAME:-default} or ${NAME-default}; "$$" is compose's escape for a literal "$".
@@ -237,7 +240,7 @@ def test_every_service_has_an_image_or_a_build() -> None:
 
 
 def test_the_expected_services_exist() -> None:
-    assert {*BROKERS, "init", *PIPELINE_SERVICES} <= set(services())
+    assert {*BROKERS, "init", *PIPELINE_SERVICES, SEARCH_SERVICE} <= set(services())
     assert services()["kibana"].get("profiles") == ["kibana"], "Kibana is optional: profile 'kibana'"
 
 
@@ -282,8 +285,8 @@ def test_pipeline_services_can_be_scaled(service: str) -> None:
 
 
 def test_pipeline_services_share_one_image() -> None:
-    images = {services()[name].get("image") for name in (*PIPELINE_SERVICES, "init")}
-    builds = {str(services()[name].get("build")) for name in (*PIPELINE_SERVICES, "init")}
+    images = {services()[name].get("image") for name in (*PIPELINE_SERVICES, SEARCH_SERVICE, "init")}
+    builds = {str(services()[name].get("build")) for name in (*PIPELINE_SERVICES, SEARCH_SERVICE, "init")}
     assert len(images) == 1 and None not in images
     assert len(builds) == 1
 
@@ -342,7 +345,7 @@ def test_kafka_external_listener_is_published_and_advertised() -> None:
     assert env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"] == "0"
 
 
-@pytest.mark.parametrize("service", ["init", *PIPELINE_SERVICES])
+@pytest.mark.parametrize("service", ["init", *PIPELINE_SERVICES, SEARCH_SERVICE])
 def test_compose_values_are_valid_settings(service: str, isolated_env: pytest.MonkeyPatch) -> None:
     env = environment(service)
     for name in env:
@@ -377,6 +380,31 @@ def test_pipeline_healthchecks_poll_the_liveness_endpoint(
     endpoints = set(re.findall(r"http://(?:127\.0\.0\.1|localhost):(\d+)(/\w*)", probe))
     assert endpoints == {(str(settings.metrics_port), HEALTH_PATHS["liveness"])}
     assert settings.metrics_host == "0.0.0.0", "a Prometheus container could not scrape a loopback address"
+
+
+def test_search_service_waits_for_elasticsearch_and_serves_the_published_port(
+    isolated_env: pytest.MonkeyPatch,
+) -> None:
+    from services.search.settings import Settings
+
+    spec = services()[SEARCH_SERVICE]
+    assert command(SEARCH_SERVICE) == ["python", "-m", "services.search"]
+    assert depends_on(SEARCH_SERVICE)["elasticsearch"]["condition"] == "service_healthy"
+    assert depends_on(SEARCH_SERVICE)["init"]["condition"] == "service_completed_successfully"
+    assert spec.get("restart") == "unless-stopped"
+    env = environment(SEARCH_SERVICE)
+    es_port = port_of(settings_under(isolated_env, {})[Settings].elasticsearch.url)
+    assert env["NEWSWIRE_ES_URL"] == f"http://elasticsearch:{es_port}"
+    settings = settings_under(isolated_env, env)[Settings]
+    assert settings.host == "0.0.0.0", "the published port could not reach a loopback address"
+    published = [interpolate(str(mapping)) for mapping in spec["ports"]]
+    assert published == [f"127.0.0.1:{Settings.model_fields['port'].default}:{settings.port}"]
+    probe = " ".join(spec["healthcheck"]["test"])
+    endpoints = set(re.findall(r"http://(?:127\.0\.0\.1|localhost):(\d+)(/\w*)", probe))
+    assert endpoints == {(str(settings.port), "/healthz")}
+    # Start-up waits for Elasticsearch up to startup_timeout_s before it serves /healthz.
+    start_period = int(str(spec["healthcheck"]["start_period"]).removesuffix("s"))
+    assert start_period > settings.startup_timeout_s
 
 
 def test_every_interpolated_variable_has_a_documented_default() -> None:
@@ -463,7 +491,7 @@ def shell_commands(argv: list[str]) -> list[list[str]]:
     return [argv]
 
 
-@pytest.mark.parametrize("service", ["init", *PIPELINE_SERVICES])
+@pytest.mark.parametrize("service", ["init", *PIPELINE_SERVICES, SEARCH_SERVICE])
 def test_service_commands_run_existing_code(service: str) -> None:
     for argv in shell_commands(command(service)):
         assert_runnable(argv, service)
