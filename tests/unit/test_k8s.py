@@ -27,7 +27,11 @@ SERVICE_SETTINGS = {
     "ingest": ("services.ingest.settings", "Settings"),
     "enrich": ("services.enrich.settings", "Settings"),
     "index": ("services.index.settings", "Settings"),
+    "search": ("services.search.settings", "Settings"),
 }
+#: The search API and web page: reads the index, consumes no topic, has its own read-only credentials.
+SEARCH = "search"
+SEARCH_SECRET = "newswire-search-credentials"
 
 
 @cache
@@ -102,7 +106,7 @@ def test_the_secret_example_is_not_applied() -> None:
 
 
 def test_one_deployment_per_service_running_its_module() -> None:
-    assert set(deployments()) == set(INPUT_TOPICS)
+    assert set(deployments()) == {*INPUT_TOPICS, SEARCH}
     for name, deployment in deployments().items():
         command = container(deployment)["command"]
         assert command == ["python", "-m", f"services.{name}"]
@@ -137,7 +141,34 @@ def test_pods_read_the_configmap_and_the_optional_secret() -> None:
         sources = container(deployment)["envFrom"]
         assert {"configMapRef": {"name": "newswire-config"}} in sources, name
         secrets = [source["secretRef"] for source in sources if "secretRef" in source]
-        assert secrets == [{"name": "newswire-credentials", "optional": True}], name
+        # The search service never sees the writers' credentials, only its read-only key.
+        secret = SEARCH_SECRET if name == SEARCH else "newswire-credentials"
+        assert secrets == [{"name": secret, "optional": True}], name
+
+
+def test_the_search_secret_holds_only_search_credentials() -> None:
+    (secret,) = [doc for doc in of_kind("Secret") if doc["metadata"]["name"] == SEARCH_SECRET]
+    assert set(secret["stringData"]) <= {
+        "NEWSWIRE_SEARCH_ES_API_KEY",
+        "NEWSWIRE_SEARCH_ES_USERNAME",
+        "NEWSWIRE_SEARCH_ES_PASSWORD",
+    }
+
+
+def test_search_probes_serve_the_api_port_and_a_service_routes_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = service_settings(SEARCH, monkeypatch)
+    spec = container(deployments()[SEARCH])
+    ports = {port["name"]: port["containerPort"] for port in spec["ports"]}
+    assert ports == {"http": settings.port}
+    assert settings.host == "0.0.0.0", "bound to loopback, neither the kubelet nor the Service could reach it"
+    expected = {"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}
+    for probe, path in expected.items():
+        assert spec[probe]["httpGet"] == {"path": path, "port": "http"}, probe
+    (service,) = [doc for doc in of_kind("Service") if doc["metadata"]["name"] == "newswire-search"]
+    assert service["spec"]["selector"].items() <= (
+        deployments()[SEARCH]["spec"]["template"]["metadata"]["labels"].items()
+    )
+    assert [port["targetPort"] for port in service["spec"]["ports"]] == ["http"]
 
 
 @pytest.mark.parametrize("name", sorted(INPUT_TOPICS))
@@ -221,6 +252,8 @@ def test_disruption_budgets_and_pod_monitor_select_the_deployments() -> None:
     (monitor,) = of_kind("PodMonitor")
     selector = monitor["spec"]["selector"]["matchLabels"]
     assert all(selector.items() <= pod.items() for pod in labels)
-    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
-    assert endpoint["path"] == HEALTH_PATHS["metrics"]
-    assert all(endpoint["port"] in {p["name"] for p in container(d)["ports"]} for d in deployments().values())
+    endpoints = monitor["spec"]["podMetricsEndpoints"]
+    assert all(endpoint["path"] == HEALTH_PATHS["metrics"] for endpoint in endpoints)
+    scraped = {endpoint["port"] for endpoint in endpoints}
+    for name, deployment in deployments().items():
+        assert scraped & {p["name"] for p in container(deployment)["ports"]}, f"{name} is not scraped"
