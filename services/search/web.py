@@ -65,8 +65,11 @@ FILTER_LABELS = {
     "include_duplicates": "Near-copies",
 }
 PARAMETERS = ("q", *FILTER_LABELS, "sort", "page", "size")
-#: Filters a new query typed in the search box keeps (each listed as active, with a remove link).
-KEPT_BY_NEW_QUERY = frozenset({"person", "org", "place", "country", "section", "source", "language", "month"})
+#: What a new query typed in the search box keeps: the filters (each listed as active, with a remove
+#: link), the order and the page size.
+KEPT_BY_NEW_QUERY = frozenset(
+    {"person", "org", "place", "country", "section", "source", "language", "month", "sort", "size"}
+)
 #: Parameters set in the folded "Quotes, dates and options" part of the form (it opens when one is).
 OPTIONS = frozenset({"quote", "speaker", "since", "until", "include_duplicates"})
 RELATED_SIZE = 5
@@ -130,9 +133,16 @@ def nice_month(value: str) -> str:
         return value
 
 
+#: Names ISO 3166 gives in a form newsreaders do not use ("Russian Federation", "Palestine, State of").
+COUNTRY_NAMES = {"RU": "Russia", "PS": "Palestine", "CD": "DR Congo"}
+
+
 @cache
 def country_name(code: str) -> str:
-    """``Kazakhstan`` for ``KZ``; the code itself when unknown."""
+    """``Kazakhstan`` for ``KZ``, the common name where ISO's differs (``Iran``, ``Russia``); the code
+    itself when unknown."""
+    if code.upper() in COUNTRY_NAMES:
+        return COUNTRY_NAMES[code.upper()]
     country = pycountry.countries.get(alpha_2=code.upper()) if len(code) == 2 else None
     if country is None:
         return code
@@ -302,7 +312,10 @@ async def search_page(request: Request) -> Response:
     try:
         params = SearchParams.model_validate(values)
     except ValidationError as error:
-        return search_response(pairs, values, None, problems(error), status_code=422)
+        # The form does not carry the invalid values on: searching again must not repeat the error.
+        invalid = {str(problem["loc"][0]) for problem in error.errors() if problem.get("loc")}
+        kept = [(key, value) for key, value in pairs if key not in invalid]
+        return search_response(kept, values, None, problems(error), status_code=422)
     try:
         page = await _archive(request).search(params)
     except PageOutOfRange as error:
@@ -424,7 +437,9 @@ def places_of(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     places: list[dict[str, Any]] = []
     seen: set[str] = set()
     for place in document.get("places") or []:
-        places.append({"name": place.get("name"), "countries": place.get("country_codes") or []})
+        # "Astana, Kazakhstan" but not "Kazakhstan, Kazakhstan".
+        codes = [] if place.get("kind") == "country" else place.get("country_codes") or []
+        places.append({"name": place.get("name"), "countries": codes})
         seen.add(str(place.get("name")))
     for entity in document.get("entities") or []:
         if entity.get("type") == "LOC" and entity.get("name") not in seen:
@@ -449,7 +464,7 @@ async def _near_copies(archive: Archive, article_id: str) -> list[Hit]:
     """Later articles that nearly copy this one (their ``duplicate_of`` is its id), found among the
     articles most like it: a copy shares nearly all its words, so it ranks at the top of those."""
     body = related_query(article_id, archive.index, size=NEAR_COPIES_SEARCHED, include_duplicates=True)
-    response = await archive.es.search(index=archive.index, body=body, timeout="5s")
+    response = await archive.es.search(index=archive.index, body={**body, "timeout": "5s"})
     return [
         hit_from(hit)
         for hit in response["hits"]["hits"]
