@@ -7,6 +7,7 @@ stylesheet is served from ``static/`` by this router.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
@@ -406,11 +407,11 @@ async def article_page(request: Request, article_id: str) -> Response:
     if document is None:
         return not_found_page()
     original_id = document.get("duplicate_of")
-    related, related_failed = await _optional(archive.related(article_id, RELATED_SIZE), "related")
-    copies, copies_failed = await _optional(_near_copies(archive, article_id), "near-copies")
-    original = None
-    if original_id:
-        original, _ = await _optional(archive.article(str(original_id)), "original")
+    (related, related_failed), (copies, copies_failed), (original, _) = await asyncio.gather(
+        _optional(archive.related(article_id, RELATED_SIZE), "related"),
+        _optional(_near_copies(archive, article_id), "near-copies"),
+        _optional(archive.article(str(original_id)) if original_id else _nothing(), "original"),
+    )
     entities = document.get("entities") or []
     return render(
         "article.html",
@@ -458,6 +459,10 @@ async def _optional(awaitable: Awaitable[Any], what: str) -> tuple[Any, bool]:
             "web: part of the article page unavailable", extra={"what": what, "error": repr(error)}
         )
         return None, True
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def _near_copies(archive: Archive, article_id: str) -> list[Hit]:

@@ -529,6 +529,13 @@ def test_paging_and_sort(site: str, page: Page, shot: Any) -> None:
     assert "sort=date" in page.url and "size=2" in page.url, page.url
     assert result_titles(page) == [BELARUS.title, ERDOGAN_MEETS_PUTIN.title]
 
+    # A page past the last result says so and leads back to the first.
+    page.goto(site + "/?q=summit&size=2&page=7")
+    expect(page.get_by_text("Page 7 is past the last result.")).to_be_visible()
+    page.get_by_role("link", name="Go to the first page").click()
+    page.wait_for_url(lambda url: "page=" not in url)
+    assert len(result_titles(page)) == 2
+
 
 def test_keyboard_only_and_landmarks(site: str, page: Page, shot: Any) -> None:
     page.goto(site + "/")
