@@ -424,13 +424,24 @@ async def article_page(request: Request, article_id: str) -> Response:
         countries=list(document.get("countries") or []),
         quotes=list(document.get("quotes") or []),
         keywords=list(document.get("keywords") or []),
-        related=related or [],
+        related=distinct(related or []),
         related_failed=related_failed,
         original=original,
         original_id=original_id,
         copies=copies or [],
         copies_failed=copies_failed,
     )
+
+
+def distinct(hits: list[Hit]) -> list[Hit]:
+    """Hits without repeats of the same headline from the same source (a story filed twice)."""
+    seen: set[tuple[str | None, str | None]] = set()
+    kept = []
+    for hit in hits:
+        if (hit.title, hit.source) not in seen:
+            seen.add((hit.title, hit.source))
+            kept.append(hit)
+    return kept
 
 
 def places_of(document: Mapping[str, Any]) -> list[dict[str, Any]]:
