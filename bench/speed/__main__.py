@@ -2,7 +2,8 @@
 
 Results go to ``bench/results/<timestamp>/``: ``results.json``, ``table.md``, ``chart.png`` and the
 services' logs. The private stack is started when needed and the parts of it this run started are
-stopped at the end, unless ``--keep-stack``.
+stopped at the end, unless ``--keep-stack``. After the pipeline's phases, the ``search`` phase
+measures the search API's latency beside Elasticsearch's own (:mod:`bench.speed.search_latency`).
 """
 
 from __future__ import annotations
@@ -13,16 +14,21 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
-from bench.speed import report
+from bench.speed import report, search_latency
 from bench.speed.corpus import DEFAULT_CORPUS, CorpusMissing, load_corpus
 from bench.speed.run import ALL_PHASES, Bench, BenchConfig
-from bench.speed.stack import BenchPorts, bench_stack_settings, bring_up
+from bench.speed.stack import BenchPorts, BenchStack, bench_stack_settings, bring_up
 from services.stack.settings import REPO_ROOT
 
 log = logging.getLogger("bench.speed")
+
+#: After the pipeline's phases: search latency of the API beside Elasticsearch (bench.speed.search_latency).
+SEARCH_PHASE = "search"
+KNOWN_PHASES = (*ALL_PHASES, SEARCH_PHASE)
 
 RESULTS_ROOT = REPO_ROOT / "bench" / "results"
 
@@ -50,7 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--limit-sample", type=int, default=defaults.limit_sample, help="documents per L trial"
     )
     parser.add_argument(
-        "--phases", default=",".join(ALL_PHASES), help=f"comma-separated subset of {','.join(ALL_PHASES)}"
+        "--phases",
+        default=",".join(KNOWN_PHASES),
+        help=f"comma-separated subset of {','.join(KNOWN_PHASES)}",
     )
     parser.add_argument("--profile", action="store_true", help="py-spy profiles of the services per phase")
     parser.add_argument(
@@ -73,10 +81,14 @@ def _name_value(item: str) -> tuple[str, str]:
     return name, value
 
 
-def write_report(out_dir: Path, results: dict[str, object]) -> str:
-    table = report.markdown(results)
+def write_report(out_dir: Path, results: dict[str, Any]) -> str:
+    table = ""
+    if results.get("phases"):
+        table = report.markdown(results)
+        report.chart(results, out_dir / "chart.png")
+    if results.get(SEARCH_PHASE):
+        table += ("\n" if table else "") + search_latency.markdown(results[SEARCH_PHASE])
     (out_dir / "table.md").write_text(table)
-    report.chart(results, out_dir / "chart.png")
     return table
 
 
@@ -95,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"bench skipped: {exc}\n")
         return 0
     phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
-    unknown = set(phases) - set(ALL_PHASES)
+    unknown = set(phases) - set(KNOWN_PHASES)
     if unknown:
         sys.stderr.write(f"unknown phases: {sorted(unknown)}\n")
         return 2
@@ -109,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_seconds=args.latency_seconds,
         latency_fraction=args.latency_fraction,
         limit_sample=args.limit_sample,
-        phases=phases,
+        phases=tuple(p for p in phases if p != SEARCH_PHASE),
         profile=args.profile,
         service_overrides=tuple(_name_value(item) for item in args.set),
     )
@@ -118,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     stack = bring_up(bench_stack_settings(BenchPorts()))
     try:
-        results = Bench(stack, config, out_dir).run()
+        results = Bench(stack, config, out_dir).run() if config.phases else {}
+        if SEARCH_PHASE in phases:
+            results[SEARCH_PHASE] = _search_latency(stack, out_dir, args.corpus)
     finally:
         if not args.keep_stack:
             stack.stop_started()
@@ -129,6 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     table = write_report(out_dir, results)
     sys.stdout.write(f"\n{table}\nresults, table and chart in {out_dir} ({results['wall_seconds']} s)\n")
     return 0
+
+
+def _search_latency(stack: BenchStack, out_dir: Path, corpus: Path) -> dict[str, Any]:
+    """The search phase's results; a failure is reported in the table rather than losing the run."""
+    try:
+        return search_latency.measure(stack, out_dir / "logs", corpus_dir=corpus)
+    except Exception as exc:
+        log.exception("search latency not measured")
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 if __name__ == "__main__":
