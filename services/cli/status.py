@@ -91,12 +91,22 @@ class IndexStatus:
 
 
 @dataclass
+class SearchStatus:
+    """The search API and web page: its address, what its ``/readyz`` says, its local process."""
+
+    url: str
+    service: str  # "ready", "not ready: <why>", "unreachable"
+    process: ProcessStatus | None = None  # None: not started by `make up` on this machine
+
+
+@dataclass
 class PipelineStatus:
     window_s: float
     stages: list[StageStatus] = field(default_factory=list)
     dead_letters: list[DeadLetterCount] = field(default_factory=list)
     dead_letters_scanned: int = 0
     index: IndexStatus = field(default_factory=lambda: IndexStatus(ALIAS))
+    search: SearchStatus | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,6 +137,23 @@ def stage_settings() -> dict[str, tuple[str, str]]:
         host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         found[stage] = (str(group), f"http://{host}:{port}" if port else "")
     return found
+
+
+def search_status(processes: dict[str, ProcessStatus] | None = None) -> SearchStatus:
+    """Where the search service answers (from its settings) and whether it is ready."""
+    from pydantic import ValidationError
+
+    from services.search.settings import Settings as SearchSettings
+
+    try:
+        settings = SearchSettings()
+        host, port = settings.host, settings.port
+    except ValidationError:
+        fields = SearchSettings.model_fields
+        host, port = fields["host"].default, fields["port"].default
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://{host}:{port}"
+    return SearchStatus(url=url, service=probe(url), process=(processes or {}).get("search"))
 
 
 def local_processes() -> dict[str, ProcessStatus]:
@@ -259,7 +286,7 @@ def collect_status(
     from services.cli.kafka_admin import quick_client_config
     from services.cli.trace import scan_consumer
 
-    result = PipelineStatus(window_s=window_s)
+    result = PipelineStatus(window_s=window_s, search=search_status(processes))
     since = datetime.now(UTC) - timedelta(seconds=window_s)
     per_min = 60.0 / window_s
     result.index, indexed_recently = index_status(es, since)
@@ -403,6 +430,20 @@ def print_status(status: PipelineStatus) -> None:
         out.print(
             f"index {index.alias}: {index.documents} documents, last indexed {_ago(index.last_indexed_at)}"
         )
+    if status.search is not None:
+        print_search(status.search)
+
+
+def print_search(search: SearchStatus) -> None:
+    """One line: the search API and web page's address, readiness and (when local) its process."""
+    style = "green" if search.service == "ready" else "yellow"
+    line = f"search {escape(search.url)}/: [{style}]{escape(search.service)}[/]"
+    if search.process is not None:
+        state, restarts = _process_cells(search.process)
+        line += f", process {state}, {restarts} restarts"
+    out.print(line)
+    if search.process is not None:
+        print_process_errors({"search": search.process})
 
 
 def status(

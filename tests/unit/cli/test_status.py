@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rich.console import Console
 
-from services.cli.status import PipelineStatus, ProcessStatus, StageStatus, print_status
+from services.cli.status import PipelineStatus, ProcessStatus, SearchStatus, StageStatus, print_status
 
 
 def stage(name: str, process: ProcessStatus | None) -> StageStatus:
@@ -79,3 +79,18 @@ def test_without_local_processes_the_table_has_no_process_columns(monkeypatch: p
     text = screen(PipelineStatus(window_s=300, stages=[stage("ingest", None)]), monkeypatch)
 
     assert "restarts" not in text and "process" not in text
+
+
+def test_the_search_service_shows_its_address_readiness_and_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    search = SearchStatus(
+        url="http://127.0.0.1:8080",
+        service="not ready: 'articles' does not exist",
+        process=process("restarting", 2, 1, "address already in use"),
+    )
+
+    text = screen(PipelineStatus(window_s=300, stages=[stage("ingest", None)], search=search), monkeypatch)
+
+    [line] = [line for line in text.splitlines() if line.startswith("search ")]
+    assert line.startswith("search http://127.0.0.1:8080/: not ready: 'articles' does not exist")
+    assert "process restarting, 2 restarts" in line
+    assert "search: exit 1" in text and "last error: address already in use" in text
