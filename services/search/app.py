@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from elasticsearch import ApiError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -83,6 +84,7 @@ def create_app(settings: Settings, archive: Archive | None = None) -> FastAPI:
     app.add_exception_handler(ArchiveUnavailable, _unavailable)
     app.add_exception_handler(SearchTimedOut, _timed_out)
     app.add_exception_handler(PageOutOfRange, _page_out_of_range)
+    app.add_exception_handler(ApiError, _refused)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.include_router(router)
     web = _web_router()
@@ -121,6 +123,19 @@ def _unavailable(request: Request, exc: Exception) -> JSONResponse:
 def _timed_out(request: Request, exc: Exception) -> JSONResponse:
     log.warning("search timed out", extra={"path": request.url.path, "query": str(request.query_params)})
     return JSONResponse({"detail": str(exc)}, status_code=504)
+
+
+def _refused(request: Request, exc: Exception) -> JSONResponse:
+    """Elasticsearch refused a request the service built: a bug here, said as such (not a bare 500)."""
+    assert isinstance(exc, ApiError)
+    log.error(
+        "Elasticsearch refused a request",
+        extra={"path": request.url.path, "query": str(request.query_params), "status": exc.status_code},
+        exc_info=exc,
+    )
+    return JSONResponse(
+        {"detail": f"Elasticsearch refused the request ({exc.status_code}): {exc.message}"}, status_code=502
+    )
 
 
 def _page_out_of_range(_request: Request, exc: Exception) -> JSONResponse:

@@ -23,6 +23,7 @@ from services.search.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
 class ArchiveUnavailable(Exception):
     """Elasticsearch is unreachable, overloaded, or the index does not exist (yet)."""
 
@@ -45,6 +46,7 @@ class Archive:
                 # A search is answered by one node or fails fast: a retry would double the wait.
                 "max_retries": 0,
                 "retry_on_timeout": False,
+                "connections_per_node": settings.es_connections,
             }
         )
         self._query_timeout = f"{int(settings.query_timeout_s * 1000)}ms"

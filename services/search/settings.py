@@ -43,6 +43,12 @@ class Settings(BaseSettings):
             "answers 504), and the client gives up a little later if no answer comes."
         ),
     )
+    es_connections: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        description="Connections to each Elasticsearch node kept for searches at once.",
+    )
     startup_timeout_s: float = Field(
         default=120.0,
         ge=0,
