@@ -281,6 +281,44 @@ class FacetValue(BaseModel):
 class SearchPage(BaseModel):
     """One page of results."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "total": 1,
+                    "page": 1,
+                    "size": 10,
+                    "took_ms": 4,
+                    "hits": [
+                        {
+                            "id": "23b504e2d0be1053511819a769e181ad",
+                            "score": 12.99,
+                            "title": "Putin, Xi meet at Central Asian summit",
+                            "section": "Russia",
+                            "source": "Press TV",
+                            "url": "https://www.presstv.ir/Detail/2024/07/03/729348",
+                            "published_at": "2024-07-03T10:00:00Z",
+                            "summary": "Putin and Xi met at a Central Asian summit in Kazakhstan.",
+                            "duplicate_of": None,
+                            "highlights": {"body": ["Putin and Xi convened in the capital <em>Astana</em>"]},
+                            "quotes": [
+                                {
+                                    "text": "friendship for generations to come",
+                                    "speaker": "Xi Jinping",
+                                    "highlight": "<em>friendship</em> for generations to come",
+                                }
+                            ],
+                        }
+                    ],
+                    "facets": {
+                        "people": [{"value": "Xi Jinping", "count": 1}],
+                        "months": [{"value": "2024-07", "count": 1}],
+                    },
+                }
+            ]
+        }
+    )
+
     total: int = Field(description="Articles matching in all (not only this page).")
     page: int
     size: int
