@@ -110,7 +110,13 @@ def run_up(timeout_s: float) -> int:
     web = search_address()
     if not _wait_ready(f"{web}/readyz", timeout_s=30.0):
         log.warning("search service at %s not ready yet; its log: %s", web, state_dir / "logs" / "search.log")
-    sys.stdout.write(
+    sys.stdout.write(next_steps(web))
+    return 0
+
+
+def next_steps(web: str) -> str:
+    """What ``make up`` prints last: what to try next, ending with the demo search on the web page."""
+    return (
         "\nThe pipeline keeps running in the background (a service that crashes is restarted). Try:\n"
         '  newswire search "Astana"\n'
         f"  {web}/                   # the web page; the API: {web}/docs\n"
@@ -121,7 +127,6 @@ def run_up(timeout_s: float) -> int:
         "  make down\n"
         f"\nThe same search in a browser: {web}/?{urlencode({'q': DEMO_QUERY})}\n"
     )
-    return 0
 
 
 def _wait_ready(url: str, timeout_s: float) -> bool:

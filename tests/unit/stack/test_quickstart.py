@@ -1,0 +1,24 @@
+"""What ``make up`` prints at the end: the web page's address beside the search it ran."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.stack.quickstart import DEMO_QUERY, next_steps, search_address
+
+
+def test_the_last_line_is_the_demo_search_on_the_web_page() -> None:
+    text = next_steps("http://127.0.0.1:8080")
+
+    last = text.strip().splitlines()[-1]
+    assert last == "The same search in a browser: http://127.0.0.1:8080/?q=Shanghai+Cooperation+Organization"
+    assert DEMO_QUERY.replace(" ", "+") in last
+    assert "http://127.0.0.1:8080/search?q=Astana" in text
+
+
+def test_the_address_follows_the_search_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSWIRE_SEARCH_PORT", "18080")
+    monkeypatch.setenv("NEWSWIRE_SEARCH_HOST", "0.0.0.0")
+    assert search_address() == "http://127.0.0.1:18080"
+    monkeypatch.setenv("NEWSWIRE_SEARCH_HOST", "search.example")
+    assert search_address() == "http://search.example:18080"
