@@ -8,7 +8,7 @@ PYTEST := $(PYTHON) -m pytest
 .PHONY: help install up down status test test-unit test-integration test-e2e test-faults soak stress-enrich lint format schemas bench clean
 
 help:
-	@echo "make up      start Kafka, Elasticsearch and the three services; load the samples; search"
+	@echo "make up      start Kafka, Elasticsearch, the three services and the search API/web page; load the samples; search"
 	@echo "make test    unit, integration and end-to-end tests (starts the stack when needed)"
 	@echo "make soak    the fault suite, longer and harder (kills, broker restarts, ES outages)"
 	@echo "make down    stop the services and the stack"
