@@ -19,6 +19,7 @@ from services.search.query import (
     QuoteQuery,
     SearchFilters,
     build_query,
+    can_relax,
     facets_from,
     parse_date,
 )
@@ -136,6 +137,11 @@ def search(
         response = client.search(
             index=index, body=build_query(text, filters, size=size, quotes=quote_query, sort=sort)
         )
+        # Nothing had enough of the words: any one of them will do rather than an empty answer.
+        relaxed = response["hits"]["total"]["value"] == 0 and can_relax(text)
+        if relaxed:
+            body = build_query(text, filters, size=size, quotes=quote_query, sort=sort, relaxed=True)
+            response = client.search(index=index, body=body)
     except NotFoundError as exc:
         raise fail(
             f"{index!r} does not exist on {settings.url}: nothing has been indexed yet "
@@ -152,12 +158,19 @@ def search(
     total = response["hits"]["total"]["value"]
     facets = facets_from(response.get("aggregations"))
     if as_json:
-        output = {"total": total, "hits": [hit_summary(hit) for hit in hits], "facets": facets}
+        output = {
+            "total": total,
+            "relaxed": relaxed,
+            "hits": [hit_summary(hit) for hit in hits],
+            "facets": facets,
+        }
         out.print_json(orjson.dumps(output).decode())
         return
     if not hits:
         out.print(f"no articles match {escape(describe(text, quote_query))!r}")
         return
+    if relaxed:
+        out.print("[dim]no article has enough of these words; these have some of them[/]")
     shown = f"top {len(hits)} of {total}" if total > len(hits) else str(total)
     out.print(f"[dim]{shown} article{'s' if total != 1 else ''}[/]\n")
     for rank, hit in enumerate(hits, start=1):

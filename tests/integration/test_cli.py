@@ -160,6 +160,15 @@ def search_index(es: Elasticsearch, seed_path: Path) -> Iterator[str]:
             "section": "Business",
             "published_at": "2024-06-01T00:00:00Z",
         },
+        # Shares only a stem with the query's words ("Cooper", "cooperation"): must not come in.
+        {
+            "id": "d" * 32,
+            "title": "Cooper retires",
+            "body": "The veteran batsman Cooper said he would retire at the end of the season.",
+            "source": "Other",
+            "section": "Sport",
+            "published_at": "2024-05-01T00:00:00Z",
+        },
         {
             "id": "c" * 32,
             "title": "Cooperation between the organization's members in Shanghai",
@@ -191,6 +200,18 @@ def test_search_ranks_the_exact_phrase_first_with_highlights(search_index: str) 
     assert first["id"] == "a" * 32
     assert first["source"] == "Press TV"
     assert any("<em>" in fragment for fragment in first["highlights"]["body"])
+
+
+def test_a_stemmed_fragment_alone_brings_nothing_in_unless_nothing_else_matches(search_index: str) -> None:
+    strict = search_json(search_index, "Shanghai Cooperation Organization")
+    assert "d" * 32 not in {hit["id"] for hit in strict["hits"]}
+    assert strict["relaxed"] is False
+
+    # No article has two of these words: rather than nothing, the articles with one of them.
+    relaxed = search_json(search_index, "Cooper Kathmandu Himalaya")
+
+    assert relaxed["relaxed"] is True
+    assert [hit["id"] for hit in relaxed["hits"]][:1] == ["d" * 32]
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,7 @@ class FakeElasticsearch:
 
     def search(self, index: str, body: dict) -> dict:
         self.calls[-1].update(index=index, body=body)
+        self.calls[-1].setdefault("bodies", []).append(body)
         return {
             "hits": {"total": {"value": len(self.hits), "relation": "eq"}, "hits": self.hits},
             "aggregations": self.aggregations,
@@ -134,6 +135,18 @@ def test_zero_hits_is_a_message_not_an_error(fake_es: type[FakeElasticsearch]) -
 
     assert result.exit_code == 0, result.output
     assert "no articles match" in result.stdout
+    # The strict request found nothing, so it was sent again needing any one word.
+    [call] = fake_es.calls
+    strict, relaxed = (body["query"]["function_score"]["query"] for body in call["bodies"])
+    assert strict != relaxed
+    assert '"minimum_should_match": "1"' in orjson.dumps(relaxed).decode().replace(":", ": ")
+
+
+def test_one_word_that_found_nothing_is_not_sent_again(fake_es: type[FakeElasticsearch]) -> None:
+    runner.invoke(app, ["search", "Kathmandu"])
+
+    [call] = fake_es.calls
+    assert len(call["bodies"]) == 1
 
 
 def test_hits_are_printed_ranked_with_snippets(fake_es: type[FakeElasticsearch]) -> None:
