@@ -17,11 +17,24 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 
 from services.search.models import Hit, SearchPage, SearchParams
-from services.search.query import build_query, related_query
+from services.search.query import build_query, can_relax, related_query
 from services.search.results import hit_from, page_from
 from services.search.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def request_for(params: SearchParams, relaxed: bool = False) -> dict[str, Any]:
+    """The ``_search`` body for a page of :class:`SearchParams` (see :func:`build_query`)."""
+    return build_query(
+        params.q,
+        params.filters(),
+        size=params.size,
+        quotes=params.quotes(),
+        offset=params.offset(),
+        sort=params.sort,
+        relaxed=relaxed,
+    )
 
 
 class ArchiveUnavailable(Exception):
@@ -53,16 +66,12 @@ class Archive:
 
     async def search(self, params: SearchParams) -> SearchPage:
         """One page of results; raises ``PageOutOfRange`` (a ``ValueError``) for a page too deep."""
-        body = build_query(
-            params.q,
-            params.filters(),
-            size=params.size,
-            quotes=params.quotes(),
-            offset=params.offset(),
-            sort=params.sort,
-        )
-        response = await self._search(body, what="search")
-        return page_from(response, params.page, params.size)
+        response = await self._search(request_for(params), what="search")
+        # Nothing had enough of the words: any one of them will do rather than an empty answer.
+        relaxed = response["hits"]["total"]["value"] == 0 and can_relax(params.q)
+        if relaxed:
+            response = await self._search(request_for(params, relaxed=True), what="search")
+        return page_from(response, params.page, params.size, relaxed=relaxed)
 
     async def article(self, article_id: str) -> dict[str, Any] | None:
         """The whole stored document of an article (as indexed, enrichment included), or None."""

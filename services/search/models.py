@@ -323,6 +323,10 @@ class SearchPage(BaseModel):
     page: int
     size: int
     took_ms: int = Field(description="Time Elasticsearch spent on the search.")
+    relaxed: bool = Field(
+        default=False,
+        description="No article had enough of the query's words, so these have at least one of them.",
+    )
     hits: list[Hit]
     facets: dict[str, list[FacetValue]] = Field(
         description="people, organizations, places, countries, sections, sources and months (``2024-07``, "

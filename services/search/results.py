@@ -45,13 +45,14 @@ def matching_quotes(hit: dict[str, Any]) -> list[QuoteHit]:
     return quotes
 
 
-def page_from(response: dict[str, Any], page: int, size: int) -> SearchPage:
+def page_from(response: dict[str, Any], page: int, size: int, relaxed: bool = False) -> SearchPage:
     """A page of results from a ``_search`` response to :func:`~services.search.query.build_query`."""
     return SearchPage(
         total=response["hits"]["total"]["value"],
         page=page,
         size=size,
         took_ms=int(response.get("took") or 0),
+        relaxed=relaxed,
         hits=[hit_from(hit) for hit in response["hits"]["hits"]],
         facets={
             name: [FacetValue.model_validate(bucket) for bucket in buckets]
