@@ -79,7 +79,7 @@ def create_app(settings: Settings, archive: Archive | None = None) -> FastAPI:
             {"name": "operations", "description": "Probes and metrics."},
         ],
     )
-    app.middleware("http")(_count_requests)
+    app.middleware("http")(_RequestMetrics(settings.slow_request_log_s))
     app.add_exception_handler(ArticleNotFound, not_found)
     app.add_exception_handler(ArchiveUnavailable, _unavailable)
     app.add_exception_handler(SearchTimedOut, _timed_out)
@@ -102,17 +102,38 @@ def _web_router() -> Any | None:
     return getattr(web, "router", None)
 
 
-async def _count_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await call_next(request)
-        status = response.status_code
-        return response
-    finally:
-        route = getattr(request.scope.get("route"), "path", None) or "other"
-        HTTP_REQUESTS.labels(route, request.method, str(status)).inc()
-        HTTP_SECONDS.labels(route, str(status)).observe(time.perf_counter() - started)
+class _RequestMetrics:
+    """Counts and times every request by route template and status; logs the slow ones."""
+
+    def __init__(self, slow_after_s: float) -> None:
+        self.slow_after_s = slow_after_s
+
+    async def __call__(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            # The template, not the path: one series per endpoint whatever the ids and words.
+            route = getattr(request.scope.get("route"), "path", None) or "other"
+            HTTP_REQUESTS.labels(route, request.method, str(status)).inc()
+            HTTP_SECONDS.labels(route, str(status)).observe(elapsed)
+            if self.slow_after_s and elapsed > self.slow_after_s:
+                log.warning(
+                    "slow request",
+                    extra={
+                        "route": route,
+                        "path": request.url.path,
+                        "query": str(request.query_params)[:500],
+                        "status": status,
+                        "seconds": round(elapsed, 3),
+                    },
+                )
 
 
 def _unavailable(request: Request, exc: Exception) -> JSONResponse:

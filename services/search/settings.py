@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         le=1024,
         description="Connections to each Elasticsearch node kept for searches at once.",
     )
+    slow_request_log_s: float = Field(
+        default=2.0, ge=0, description="Requests taking longer are logged with their parameters (0: none)."
+    )
     startup_timeout_s: float = Field(
         default=120.0,
         ge=0,

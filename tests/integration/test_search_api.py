@@ -8,6 +8,7 @@ paging, sorting, the month facet and "more like this".
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import uuid
@@ -466,6 +467,7 @@ def test_a_slow_search_times_out_with_504(tmp_path: Path, silent_elasticsearch: 
         "NEWSWIRE_ES_URL": silent_elasticsearch,
         "NEWSWIRE_SEARCH_STARTUP_TIMEOUT_S": "0",
         "NEWSWIRE_SEARCH_QUERY_TIMEOUT_S": "0.5",
+        "NEWSWIRE_SEARCH_SLOW_REQUEST_LOG_S": "0.2",
     }
     with running_search_service(env, tmp_path) as svc, httpx.Client(base_url=svc.url, timeout=60) as http:
         response = http.get("/search", params={"q": "summit"})
@@ -473,3 +475,6 @@ def test_a_slow_search_times_out_with_504(tmp_path: Path, silent_elasticsearch: 
         assert response.status_code == 504, response.text
         assert "longer than 0.5s" in response.json()["detail"]
         assert http.get("/healthz").status_code == 200
+        slow = [json.loads(line) for line in svc.log_text().splitlines() if '"slow request"' in line]
+        assert [(entry["route"], entry["status"]) for entry in slow] == [("/search", 504)]
+        assert slow[0]["query"] == "q=summit" and slow[0]["level"] == "warning"
