@@ -197,6 +197,16 @@ def test_an_exact_phrase_ranks_first(client: httpx.Client) -> None:
     assert OTHER_SUMMIT.id not in {hit["id"] for hit in page["hits"][:2]}
 
 
+def test_a_search_nothing_fully_matches_is_relaxed_to_any_word(client: httpx.Client) -> None:
+    assert search(client, q="summit")["relaxed"] is False
+
+    page = search(client, q="harvest Kathmandu Himalaya glacier")
+
+    assert page["relaxed"] is True
+    assert page["total"] == HARVESTS and ids(page) <= {story.id for story in HARVEST}
+    assert search(client, q="Kathmandu Himalaya glacier Everest")["total"] == 0
+
+
 def test_filters_narrow_the_results(client: httpx.Client) -> None:
     assert ids(search(client, q="summit", person=[XI, PUTIN])) == {SUMMIT.id, OTHER_SUMMIT.id}
     assert ids(search(client, org=SCO)) == {SUMMIT.id}
