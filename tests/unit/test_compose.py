@@ -520,6 +520,29 @@ def test_app_dockerfile() -> None:
     assert_runnable(yaml.safe_load(cmd), "Dockerfile CMD")
 
 
+def test_the_installed_package_ships_every_data_file() -> None:
+    # The image installs the package (not editable): a template, stylesheet or schema that no
+    # package-data pattern names would be missing in the container only.
+    package_data = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "setuptools"
+    ]["package-data"]
+    unshipped = []
+    for top in ("services", "schemas"):
+        for path in sorted((REPO_ROOT / top).rglob("*")):
+            if not path.is_file() or path.suffix in (".py", ".pyc") or "__pycache__" in path.parts:
+                continue
+            relative = path.relative_to(REPO_ROOT)
+            shipped = False
+            for package, patterns in package_data.items():
+                package_dir = Path(*package.split("."))
+                if package_dir in relative.parents:
+                    inside = relative.relative_to(package_dir).as_posix()
+                    shipped = shipped or any(fnmatch.fnmatchcase(inside, pattern) for pattern in patterns)
+            if not shipped:
+                unshipped.append(str(relative))
+    assert not unshipped, f"pyproject.toml's package-data leaves out {unshipped}"
+
+
 def test_elasticsearch_image_installs_the_analysis_plugin() -> None:
     build = services()["elasticsearch"]["build"]
     assert (REPO_ROOT / build["context"] / build["dockerfile"]).resolve() == ES_DOCKERFILE
