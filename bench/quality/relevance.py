@@ -222,9 +222,9 @@ VARIANTS: dict[str, tuple[Ranking, str]] = {
         replace(RANKING, phrase_multiplier=1.0),
         "the exact phrase is not promised first",
     ),
-    "phrase_multiplier_anywhere": (
-        replace(RANKING, phrase_fields=("title", "caption", "body")),
-        "the multiplier for the phrase anywhere, body included",
+    "phrase_multiplier_headline": (
+        replace(RANKING, phrase_fields=("title", "caption", "lead")),
+        "the multiplier only for the phrase in the title, caption or opening",
     ),
     "additive_phrase_1": (replace(RANKING, phrase_boost=1.0), "the phrase anywhere adds to the score"),
     "additive_phrase_4": (replace(RANKING, phrase_boost=4.0), "the old additive phrase weight"),

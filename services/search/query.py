@@ -28,8 +28,8 @@ class Ranking:
       word of a longer query in a headline says little, all of them say what the story is about;
       weighting the title inside the core instead lost on long queries.
     * **Lead**: words in the opening (``lead``) add ``lead_boost``: news names its subject first.
-    * **Phrases**: an article holding the whole query as a phrase in its headline, caption or
-      opening has its score multiplied by ``phrase_multiplier``, so it ranks first: an additive
+    * **Phrases**: an article holding the whole query as a phrase (in its title, caption or body)
+      has its score multiplied by ``phrase_multiplier``, so it ranks first: an additive
       boost cannot promise that (BM25 scores depend on the archive), and additive phrase boosts
       measured worse. A quoted phrase is a boost too, not a filter, unless
       ``quoted_phrases_required``.
@@ -43,7 +43,7 @@ class Ranking:
     lead_boost: float = 0.1
     phrase_multiplier: float = 10.0
     #: Where the phrase must appear for the multiplier.
-    phrase_fields: tuple[str, ...] = ("title", "caption", "lead")
+    phrase_fields: tuple[str, ...] = SEARCH_FIELDS
     #: Added for the whole query, and each quoted phrase, as a phrase anywhere.
     phrase_boost: float = 0.0
     quoted_phrase_multiplier: float = 1.0

@@ -49,14 +49,14 @@ def test_words_match_in_caption_and_body_or_all_of_them_in_the_headline() -> Non
     }
 
 
-def test_exact_phrase_in_the_headline_caption_or_opening_multiplies_the_score() -> None:
+def test_exact_phrase_multiplies_the_score() -> None:
     body = build_query("Putin Xi")
 
     function_score = body["query"]["function_score"]
     [multiplier] = function_score["functions"]
     assert multiplier["filter"]["multi_match"]["type"] == "phrase"
     assert multiplier["filter"]["multi_match"]["query"] == "Putin Xi"
-    assert multiplier["filter"]["multi_match"]["fields"] == ["title", "caption", "lead"]
+    assert multiplier["filter"]["multi_match"]["fields"] == ["title", "caption", "body"]
     assert multiplier["weight"] == RANKING.phrase_multiplier > 1
     assert function_score["boost_mode"] == "multiply"
     # One word is its own phrase: nothing to multiply.
