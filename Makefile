@@ -5,7 +5,8 @@ STATE ?= .state
 INSTALLED := $(STATE)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST := $(PYTHON) -m pytest
 
-.PHONY: help install up down status test test-unit test-integration test-e2e test-faults soak stress-enrich lint format schemas bench clean
+# (relevance: ranking quality on judged queries; needs ../shared)
+.PHONY: relevance help install up down status test test-unit test-integration test-e2e test-faults soak stress-enrich lint format schemas bench clean
 
 help:
 	@echo "make up      start Kafka, Elasticsearch, the three services and the search API/web page; load the samples; search"
@@ -97,3 +98,7 @@ stress-enrich: install
 
 clean: down
 	rm -rf $(STATE) deploy/analysis-plugin/target deploy/native/target
+
+# Ranking quality of the search request against plain BM25 on judged queries (../shared), table in bench/results.
+relevance: install
+	$(PYTHON) -m bench.quality.relevance
