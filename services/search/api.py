@@ -29,6 +29,28 @@ ArticleIdPath = Annotated[
 ]
 #: Most related articles one request may ask for.
 MAX_RELATED = 20
+#: An abridged stored document, for the OpenAPI description (schemas/search_index.py builds them).
+ARTICLE_EXAMPLE: dict[str, Any] = {
+    "id": "23b504e2d0be1053511819a769e181ad",
+    "title": "Putin, Xi meet at Central Asian summit",
+    "body": "Vladimir Putin and Xi Jinping met at the summit of the Shanghai Cooperation Organization ...",
+    "caption": "Russia's President Vladimir Putin shakes hands with China's President Xi Jinping ...",
+    "source": "Press TV",
+    "section": "Russia",
+    "url": "https://www.presstv.ir/Detail/2024/07/03/729348",
+    "published_at": "2024-07-03T10:00:00Z",
+    "language": "en",
+    "entities": [{"name": "Xi Jinping", "type": "PERSON", "mentions": 4, "first_offset": 38}],
+    "people": ["Vladimir Putin", "Xi Jinping"],
+    "organizations": ["Shanghai Cooperation Organization"],
+    "place_names": ["Astana"],
+    "places": [{"name": "Astana", "kind": "city", "country_codes": ["KZ"]}],
+    "countries": ["KZ", "CN", "RU"],
+    "quotes": [{"text": "friendship for generations to come", "speaker": "Xi Jinping", "offset": 120}],
+    "keywords": ["Shanghai Cooperation Organization", "summit"],
+    "summary": "Putin and Xi met at a Central Asian summit in Kazakhstan.",
+    "duplicate_of": None,
+}
 
 
 def archive_of(request: Request) -> Archive:
@@ -62,7 +84,11 @@ async def search(request: Request, params: Annotated[SearchParams, Query()]) -> 
         "The article's stored document: title, body, caption, source, dates and the enrichment (entities, "
         "places, countries, quotes with speakers, keywords, summary, language, near-duplicate)."
     ),
-    responses={404: {"description": "No article has this id."}, **ERRORS},
+    responses={
+        200: {"content": {"application/json": {"example": ARTICLE_EXAMPLE}}},
+        404: {"description": "No article has this id."},
+        **ERRORS,
+    },
 )
 async def article(request: Request, article_id: ArticleIdPath) -> dict[str, Any]:
     document = await archive_of(request).article(article_id)

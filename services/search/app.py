@@ -12,6 +12,7 @@ from typing import Any
 from elasticsearch import ApiError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import Counter, Histogram
 
@@ -80,6 +81,12 @@ def create_app(settings: Settings, archive: Archive | None = None) -> FastAPI:
         ],
     )
     app.middleware("http")(_RequestMetrics(settings.slow_request_log_s))
+    origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
+    if origins:
+        # Read-only and without cookies: other sites' pages may read results, nothing more.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_methods=["GET"], allow_credentials=False
+        )
     app.add_exception_handler(ArticleNotFound, not_found)
     app.add_exception_handler(ArchiveUnavailable, _unavailable)
     app.add_exception_handler(SearchTimedOut, _timed_out)

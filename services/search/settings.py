@@ -49,6 +49,13 @@ class Settings(BaseSettings):
         le=1024,
         description="Connections to each Elasticsearch node kept for searches at once.",
     )
+    cors_origins: str = Field(
+        default="",
+        description=(
+            "Comma-separated origins whose web pages may call the API from a browser "
+            "(e.g. https://newsroom.example); empty: same origin only."
+        ),
+    )
     slow_request_log_s: float = Field(
         default=2.0, ge=0, description="Requests taking longer are logged with their parameters (0: none)."
     )

@@ -30,6 +30,8 @@ from tests.unit.enrich.factories import article
 XI, PUTIN = "Xi Jinping", "Vladimir Putin"
 SCO = "Shanghai Cooperation Organization"
 HARVESTS = 25
+#: A site allowed to call the API from its pages (NEWSWIRE_SEARCH_CORS_ORIGINS).
+NEWSROOM = "https://newsroom.example"
 
 
 def person(name: str) -> Entity:
@@ -141,9 +143,8 @@ def search_index(es: Elasticsearch) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def service(search_index: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchService]:
-    with running_search_service(
-        {"NEWSWIRE_SEARCH_INDEX": search_index}, tmp_path_factory.mktemp("search")
-    ) as svc:
+    env = {"NEWSWIRE_SEARCH_INDEX": search_index, "NEWSWIRE_SEARCH_CORS_ORIGINS": NEWSROOM}
+    with running_search_service(env, tmp_path_factory.mktemp("search")) as svc:
         yield svc
 
 
@@ -393,6 +394,17 @@ def test_metrics_count_requests_by_route_and_status(client: httpx.Client) -> Non
     assert 'newswire_service_info{service="search"} 1.0' in text
 
 
+def test_browsers_let_only_the_configured_sites_read_the_api(client: httpx.Client) -> None:
+    allowed = client.get("/search", params={"q": "summit"}, headers={"Origin": NEWSROOM})
+    assert allowed.headers.get("access-control-allow-origin") == NEWSROOM
+    other = client.get("/search", params={"q": "summit"}, headers={"Origin": "https://elsewhere.example"})
+    assert other.status_code == 200 and "access-control-allow-origin" not in other.headers
+    preflight = client.options(
+        "/search", headers={"Origin": NEWSROOM, "Access-Control-Request-Method": "POST"}
+    )
+    assert preflight.status_code == 400, "the API only reads"
+
+
 def test_openapi_documents_every_endpoint_and_parameter(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
 
@@ -416,6 +428,8 @@ def test_openapi_documents_every_endpoint_and_parameter(client: httpx.Client) ->
     } <= set(parameters)
     assert all(parameter.get("description") for parameter in parameters.values())
     assert {"200", "422", "503", "504"} <= set(search_op["responses"])
+    article_op = spec["paths"]["/articles/{article_id}"]["get"]
+    assert article_op["responses"]["200"]["content"]["application/json"]["example"]["quotes"]
     assert client.get("/docs").status_code == 200
 
 
