@@ -143,3 +143,12 @@ def test_markdown_of_a_failed_run_says_why() -> None:
     assert markdown({"error": "the search API exited with 1"}) == (
         "Search latency: not measured (the search API exited with 1).\n"
     )
+
+
+def test_bench_report_with_the_search_phase_alone_writes_its_table(tmp_path: Path) -> None:
+    from bench.speed.__main__ import write_report
+
+    table = write_report(tmp_path, {"search": {"error": "no API"}})
+    assert table == "Search latency: not measured (no API).\n"
+    assert (tmp_path / "table.md").read_text() == table
+    assert not (tmp_path / "chart.png").exists()
