@@ -211,7 +211,7 @@ def test_a_stemmed_fragment_alone_brings_nothing_in_unless_nothing_else_matches(
     relaxed = search_json(search_index, "Cooper Kathmandu Himalaya")
 
     assert relaxed["relaxed"] is True
-    assert [hit["id"] for hit in relaxed["hits"]][:1] == ["d" * 32]
+    assert "d" * 32 in {hit["id"] for hit in relaxed["hits"]}
 
 
 @pytest.mark.parametrize(
