@@ -17,7 +17,7 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 
 from services.search.models import Hit, SearchPage, SearchParams
-from services.search.query import build_query, can_relax, related_query
+from services.search.query import build_query, can_relax, near_copies_query, related_query
 from services.search.results import hit_from, page_from
 from services.search.settings import Settings
 
@@ -82,6 +82,11 @@ class Archive:
     async def related(self, article_id: str, size: int = 5) -> list[Hit]:
         """Articles like this one (more like this on title and body), best first; near-copies left out."""
         response = await self._search(related_query(article_id, self.index, size=size), what="related")
+        return [hit_from(hit) for hit in response["hits"]["hits"]]
+
+    async def near_copies(self, article_id: str, size: int = 10) -> list[Hit]:
+        """Later articles that nearly copy this one (their ``duplicate_of`` is its id), earliest first."""
+        response = await self._search(near_copies_query(article_id, size=size), what="near-copies")
         return [hit_from(hit) for hit in response["hits"]["hits"]]
 
     async def ready(self) -> bool:

@@ -338,6 +338,18 @@ def check_page(offset: int, size: int) -> None:
         raise PageOutOfRange(f"offset + size must be at most {MAX_RESULT_WINDOW}, not {offset + size}")
 
 
+def near_copies_query(article_id: str, size: int = 10) -> dict[str, Any]:
+    """The ``_search`` body for the articles that nearly copy ``article_id`` (their ``duplicate_of``
+    is its id, set by enrich), earliest first."""
+    check_page(0, size)
+    return {
+        "query": {"bool": {"filter": [{"term": {"duplicate_of": article_id}}]}},
+        "size": size,
+        "sort": [{"published_at": {"order": "asc", "missing": "_last"}}],
+        "_source": list(SOURCE_FIELDS),
+    }
+
+
 def related_query(
     article_id: str, index: str, size: int = 5, include_duplicates: bool = False
 ) -> dict[str, Any]:

@@ -27,8 +27,7 @@ from pydantic import ValidationError
 
 from services.search.archive import Archive, ArchiveUnavailable, SearchTimedOut
 from services.search.models import FACET_PARAMS, Hit, SearchPage, SearchParams
-from services.search.query import MAX_RESULT_WINDOW, PageOutOfRange, related_query
-from services.search.results import hit_from
+from services.search.query import MAX_RESULT_WINDOW, PageOutOfRange
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +73,6 @@ KEPT_BY_NEW_QUERY = frozenset(
 #: Parameters set in the folded "Quotes, dates and options" part of the form (it opens when one is).
 OPTIONS = frozenset({"quote", "speaker", "since", "until", "include_duplicates"})
 RELATED_SIZE = 5
-#: Articles most like this one searched for near-copies of it.
-NEAR_COPIES_SEARCHED = 20
 #: Page links shown on either side of the current page.
 PAGE_WINDOW = 3
 _STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*\.(css|js|svg|ico)$")
@@ -477,15 +474,7 @@ async def _nothing() -> None:
 
 
 async def _near_copies(archive: Archive, article_id: str) -> list[Hit]:
-    """Later articles that nearly copy this one (their ``duplicate_of`` is its id), found among the
-    articles most like it: a copy shares nearly all its words, so it ranks at the top of those."""
-    body = related_query(article_id, archive.index, size=NEAR_COPIES_SEARCHED, include_duplicates=True)
-    response = await archive.es.search(index=archive.index, body={**body, "timeout": "5s"})
-    return [
-        hit_from(hit)
-        for hit in response["hits"]["hits"]
-        if (hit.get("_source") or {}).get("duplicate_of") == article_id
-    ]
+    return await archive.near_copies(article_id)
 
 
 @router.get("/static/{name}")

