@@ -46,7 +46,7 @@ from bench.speed.measure import percentile
 from bench.speed.procs import ChildProcess, ResourceMonitor, start_module, wait_until
 from bench.speed.stack import BenchPorts, BenchStack, bench_stack_settings, bring_up
 from services.ingest.identity import article_id, canonicalize_url
-from services.search.query import build_query
+from services.search.query import build_query, can_relax
 from services.stack.settings import REPO_ROOT
 
 log = logging.getLogger("bench.speed.search_latency")
@@ -59,6 +59,9 @@ INDEX_NAME = "bench-search-latency"
 DATE_SPAN_DAYS = 3 * 365
 NEWEST = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
 SIDES = ("api", "es")
+#: Per query id, the ``_search`` bodies Elasticsearch is sent in turn for it: the request, and the
+#: relaxed one after it where the API sends that too (the first found nothing).
+Bodies = dict[str, tuple[bytes, ...]]
 
 
 @dataclass(frozen=True)
@@ -259,11 +262,13 @@ def markdown(results: dict[str, Any]) -> str:
         )
     check = results.get("same_hits", {})
     differ = check.get("differ") or []
+    relaxed = results.get("relaxed_queries") or []
     tail = (
         f"\nSame request on both sides: the API's hit ids equal Elasticsearch's for "
         f"{check.get('equal')}/{check.get('queries')} queries"
         f"{' (differ: ' + ', '.join(differ) + ')' if differ else ''}; "
-        f"request parameters of the direct requests: {results.get('es_params')}.\n"
+        f"request parameters of the direct requests: {results.get('es_params')}; queries sent again "
+        f"relaxed after finding nothing (by both sides): {', '.join(relaxed) if relaxed else 'none'}.\n"
     )
     return head + "\n".join(lines) + "\n" + tail
 
@@ -377,10 +382,20 @@ class Target:
     es_params: tuple[tuple[str, str], ...] = ()
     page_size: int = 10
 
-    def request(self, client: httpx.AsyncClient, query: Query, body: bytes) -> Any:
+    async def send(self, client: httpx.AsyncClient, query: Query, bodies: Bodies) -> httpx.Response:
+        """One search: the API's answer, or Elasticsearch's to the last of the query's bodies."""
         if self.side == "api":
-            return client.get("/search", params={"q": query.text, "size": str(self.page_size)})
-        return client.post(
+            return await client.get("/search", params={"q": query.text, "size": str(self.page_size)})
+        response: httpx.Response | None = None
+        for body in bodies[query.query_id]:
+            response = await self.post(client, body)
+            if response.status_code != 200:
+                break
+        assert response is not None
+        return response
+
+    async def post(self, client: httpx.AsyncClient, body: bytes) -> httpx.Response:
+        return await client.post(
             f"/{self.es_index}/_search",
             params=dict(self.es_params),
             content=body,
@@ -388,16 +403,32 @@ class Target:
         )
 
 
-def es_bodies(queries: Sequence[Query], page_size: int) -> dict[str, bytes]:
-    """Each query's ``_search`` body, serialized once (the API builds and serializes its own)."""
-    return {q.query_id: orjson.dumps(build_query(q.text, size=page_size)) for q in queries}
+async def es_bodies(es: Target, queries: Sequence[Query], page_size: int) -> Bodies:
+    """Each query's ``_search`` bodies, serialized once (the API builds and serializes its own).
+
+    Like the API, a query whose request finds nothing is followed by the relaxed request
+    (:func:`~services.search.query.can_relax`); the index does not change, so which queries need it
+    is found once, here.
+    """
+    bodies: Bodies = {}
+    async with httpx.AsyncClient(base_url=es.base_url, timeout=60.0) as client:
+        for query in queries:
+            strict = orjson.dumps(build_query(query.text, size=page_size))
+            bodies[query.query_id] = (strict,)
+            if can_relax(query.text):
+                response = await es.post(client, strict)
+                response.raise_for_status()
+                if response.json()["hits"]["total"]["value"] == 0:
+                    relaxed = orjson.dumps(build_query(query.text, size=page_size, relaxed=True))
+                    bodies[query.query_id] = (strict, relaxed)
+    return bodies
 
 
 async def run_block(
     client: httpx.AsyncClient,
     target: Target,
     queries: Sequence[Query],
-    bodies: dict[str, bytes],
+    bodies: Bodies,
     requests: int,
     concurrency: int,
     first: int,
@@ -417,7 +448,7 @@ async def run_block(
             next_number += 1
             started = time.perf_counter()
             try:
-                response = await target.request(client, query, bodies[query.query_id])
+                response = await target.send(client, query, bodies)
                 ok = response.status_code == 200
             except httpx.HTTPError as exc:
                 log.debug("%s request failed: %s", target.side, exc)
@@ -464,7 +495,7 @@ async def _warm(
     clients: dict[str, httpx.AsyncClient],
     targets: dict[str, Target],
     queries: Sequence[Query],
-    bodies: dict[str, bytes],
+    bodies: Bodies,
     concurrency: int,
     passes: int,
 ) -> None:
@@ -476,7 +507,7 @@ async def _warm(
 async def warm_up(
     targets: dict[str, Target],
     queries: Sequence[Query],
-    bodies: dict[str, bytes],
+    bodies: Bodies,
     concurrency: int,
     passes: int,
 ) -> None:
@@ -492,7 +523,7 @@ async def warm_up(
 async def measure_level(
     targets: dict[str, Target],
     queries: Sequence[Query],
-    bodies: dict[str, bytes],
+    bodies: Bodies,
     concurrency: int,
     config: SearchBenchConfig,
     meter: CpuMeter,
@@ -523,9 +554,7 @@ async def measure_level(
     return runs
 
 
-async def same_hits(
-    targets: dict[str, Target], queries: Sequence[Query], bodies: dict[str, bytes]
-) -> dict[str, Any]:
+async def same_hits(targets: dict[str, Target], queries: Sequence[Query], bodies: Bodies) -> dict[str, Any]:
     """Whether both sides answer each query with the same hits (the same request reached Elasticsearch)."""
     differ = []
     async with (
@@ -533,8 +562,8 @@ async def same_hits(
         httpx.AsyncClient(base_url=targets["es"].base_url, timeout=60.0) as es,
     ):
         for query in queries:
-            from_api = await targets["api"].request(api, query, bodies[query.query_id])
-            from_es = await targets["es"].request(es, query, bodies[query.query_id])
+            from_api = await targets["api"].send(api, query, bodies)
+            from_es = await targets["es"].send(es, query, bodies)
             if from_api.status_code != 200 or from_es.status_code != 200:
                 differ.append(f"{query.query_id} (HTTP {from_api.status_code}/{from_es.status_code})")
             elif hit_ids_from_api(from_api.json()) != hit_ids_from_es(from_es.json()):
@@ -605,7 +634,8 @@ def measure(
             "api": Target("api", f"http://127.0.0.1:{config.api_port}", page_size=config.page_size),
             "es": Target("es", stack.es_url, config.index, params, config.page_size),
         }
-        bodies = es_bodies(queries, config.page_size)
+        bodies = asyncio.run(es_bodies(targets["es"], queries, config.page_size))
+        relaxed = sorted(query_id for query_id, sent in bodies.items() if len(sent) > 1)
         pids = {"search-api": api.pid, **({"elasticsearch": es_pid} if es_pid else {})}
         meter = CpuMeter(pids)
         monitor.watch("search-api", api.pid)
@@ -649,6 +679,7 @@ def measure(
         "queries": {"source": _shown_path(queries_path), "count": len(queries)},
         "es_params": dict(params),
         "same_hits": check,
+        "relaxed_queries": relaxed,
         "levels": levels,
         "api_peak_rss_mb": round(api_peak_rss / 2**20, 1),
         "machine": {
