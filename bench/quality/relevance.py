@@ -44,7 +44,8 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 
 from schemas.search_index import index_template, lead_of
-from services.search.query import RANKING, Ranking, build_query, can_relax
+from services.search.query import build_query
+from services.search.ranking import RANKING, Ranking, can_relax
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED = REPO_ROOT.parent / "shared" / "corpora"

@@ -46,7 +46,8 @@ from bench.speed.measure import percentile
 from bench.speed.procs import ChildProcess, ResourceMonitor, start_module, wait_until
 from bench.speed.stack import BenchPorts, BenchStack, bench_stack_settings, bring_up
 from services.ingest.identity import article_id, canonicalize_url
-from services.search.query import build_query, can_relax
+from services.search.query import build_query
+from services.search.ranking import can_relax
 from services.stack.settings import REPO_ROOT
 
 log = logging.getLogger("bench.speed.search_latency")
@@ -407,7 +408,7 @@ async def es_bodies(es: Target, queries: Sequence[Query], page_size: int) -> Bod
     """Each query's ``_search`` bodies, serialized once (the API builds and serializes its own).
 
     Like the API, a query whose request finds nothing is followed by the relaxed request
-    (:func:`~services.search.query.can_relax`); the index does not change, so which queries need it
+    (:func:`~services.search.ranking.can_relax`); the index does not change, so which queries need it
     is found once, here.
     """
     bodies: Bodies = {}

@@ -19,10 +19,10 @@ from services.search.query import (
     QuoteQuery,
     SearchFilters,
     build_query,
-    can_relax,
     facets_from,
     parse_date,
 )
+from services.search.ranking import can_relax
 from services.search.results import hit_summary
 
 _EMPHASIS = re.compile(r"<em>(.*?)</em>", re.DOTALL)

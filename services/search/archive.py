@@ -17,7 +17,8 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 
 from services.search.models import Hit, SearchPage, SearchParams
-from services.search.query import build_query, can_relax, near_copies_query, related_query
+from services.search.query import build_query, near_copies_query, related_query
+from services.search.ranking import can_relax
 from services.search.results import hit_from, page_from
 from services.search.settings import Settings
 
