@@ -250,7 +250,7 @@ def describe(name: str) -> str:
         return VARIANTS[name][1]
     system = SYSTEMS[name]
     if isinstance(system, Ranking):
-        return "the project's request (RANKING in services/search/query.py), relaxed when it finds nothing"
+        return "the project's request (RANKING in services/search/ranking.py), relaxed when it finds nothing"
     return (system.__doc__ or "").strip()
 
 
