@@ -74,7 +74,7 @@ def pipeline_services(state_dir: Path) -> list[dict[str, Any]]:
             "next_restart_at": proc.next_restart_at,
             "log_path": str(proc.log_path),
         }
-        for proc in pipeline.status(state_dir)
+        for proc in pipeline.status(state_dir, pipeline.ALL_SERVICES)
     ]
 
 

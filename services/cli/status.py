@@ -171,7 +171,7 @@ def local_processes() -> dict[str, ProcessStatus]:
     except ValidationError:
         return {}
     found = {}
-    for proc in pipeline.status(state_dir):
+    for proc in pipeline.status(state_dir, pipeline.ALL_SERVICES):
         if proc.running or proc.supervised or proc.last_exit is not None:
             found[proc.name] = ProcessStatus(
                 state=proc.state,

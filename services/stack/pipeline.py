@@ -96,7 +96,9 @@ def _service_status(state_dir: Path, name: str) -> ServiceProcess:
     )
 
 
-def status(state_dir: Path, names: Sequence[str] = ALL_SERVICES) -> list[ServiceProcess]:
+def status(state_dir: Path, names: Sequence[str] = SERVICES) -> list[ServiceProcess]:
+    """The pipeline's stages by default (what consumes Kafka); pass :data:`ALL_SERVICES` to include
+    the search service too."""
     return [_service_status(state_dir, name) for name in names]
 
 
