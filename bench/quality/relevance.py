@@ -237,6 +237,10 @@ VARIANTS: dict[str, tuple[Ranking, str]] = {
         replace(RANKING, quoted_phrases_required=True),
         "quoted phrases filter, as in web search engines",
     ),
+    "exact_forms_required": (
+        replace(RANKING, exact_forms_required=True),
+        "the required words must also match unstemmed (Cooper no longer counts for Cooperation)",
+    ),
     "proximity_slop_10": (
         replace(RANKING, proximity_slop=10, proximity_boost=0.3),
         "words within 10 positions add 0.3",

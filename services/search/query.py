@@ -121,16 +121,18 @@ def build_query(
     words = words_of(text)
     must: list[dict[str, Any]] = []
     should: list[dict[str, Any]] = []
+    word_filters: list[dict[str, Any]] = []
     if words:
         clauses = text_clauses(text, ranking, relaxed=relaxed)
         must.extend(clauses.must)
         should.extend(clauses.should)
+        word_filters = clauses.filter
     if quotes is not None and (quotes.text or quotes.speaker):
         must.append(quote_clause(quotes))
     relevance: dict[str, Any] = {"bool": {"must": must or [{"match_all": {}}]}}
     if should:
         relevance["bool"]["should"] = should
-    filter_clauses = filter_clauses_for(filters)
+    filter_clauses = [*word_filters, *filter_clauses_for(filters)]
     if filter_clauses:
         relevance["bool"]["filter"] = filter_clauses
     if not filters.include_duplicates:

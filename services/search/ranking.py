@@ -14,6 +14,8 @@ SEARCH_FIELDS = ("title", "caption", "body")
 #: Where a story names what it is about: its headline and its opening (``lead``, the first words of
 #: the first paragraph, written by the index service).
 HEADLINE_FIELDS = ("title", "lead")
+#: The unstemmed twins of the searched fields (the caption has none).
+EXACT_FIELDS = ("title.exact", "body.exact")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,10 @@ class Ranking:
     #: Words within ``proximity_slop`` positions of each other add ``proximity_boost``.
     proximity_slop: int = 0
     proximity_boost: float = 0.0
+    #: The words required must also be there as typed (unstemmed ``.exact`` fields): stemming then
+    #: only ranks, so "Cooper" and "Shanghai" do not count as two words of "Shanghai Cooperation
+    #: Organization".
+    exact_forms_required: bool = False
     #: ``combined_fields`` (BM25F over the fields) or a ``multi_match`` type such as ``best_fields``.
     scoring: str = "combined_fields"
 
@@ -75,6 +81,8 @@ _QUOTED = re.compile(r'"([^"]+)"')
 class TextClauses:
     must: list[dict[str, Any]]
     should: list[dict[str, Any]]
+    #: Conditions that do not score (the exact-form rule).
+    filter: list[dict[str, Any]]
 
 
 def words_of(text: str) -> str:
@@ -137,7 +145,18 @@ def text_clauses(text: str, ranking: Ranking = RANKING, relaxed: bool = False) -
         should.append(phrase_clause(words, boost=ranking.phrase_boost))
     if several_words and ranking.proximity_slop and ranking.proximity_boost:
         should.append(phrase_clause(words, boost=ranking.proximity_boost, slop=ranking.proximity_slop))
-    return TextClauses(must=must, should=should)
+    filters: list[dict[str, Any]] = []
+    if ranking.exact_forms_required and not relaxed:
+        exact = {
+            "query": words,
+            "type": "cross_fields",
+            "fields": list(EXACT_FIELDS),
+            # Built in (no plugin), so it exists on every index: letters, lower case, no stop words.
+            "analyzer": "stop",
+            "minimum_should_match": ranking.minimum_should_match,
+        }
+        filters.append({"multi_match": exact})
+    return TextClauses(must=must, should=should, filter=filters)
 
 
 def phrase_multipliers(text: str, ranking: Ranking = RANKING) -> dict[str, float]:

@@ -100,3 +100,18 @@ def test_quoted_phrases_are_boosts_not_filters_and_quote_marks_leave_the_words()
     assert {
         "multi_match": {"query": "digital music", "fields": ["title", "caption", "body"], "type": "phrase"}
     } in (bool_query(strict)["must"])
+
+
+def test_exact_forms_rule_filters_on_the_unstemmed_fields_without_scoring() -> None:
+    strict = build_query(
+        "Shanghai Cooperation Organization", ranking=replace(RANKING, exact_forms_required=True)
+    )
+
+    [exact] = [clause for clause in bool_query(strict)["filter"] if "multi_match" in clause]
+    assert exact["multi_match"]["fields"] == ["title.exact", "body.exact"]
+    assert exact["multi_match"]["minimum_should_match"] == RANKING.minimum_should_match
+    assert "filter" not in bool_query(build_query("Shanghai Cooperation Organization"))
+    relaxed = build_query(
+        "Shanghai Cooperation Organization", relaxed=True, ranking=replace(RANKING, exact_forms_required=True)
+    )
+    assert "filter" not in bool_query(relaxed)
