@@ -8,6 +8,7 @@ the generated JSON Schema files in ``schemas/json`` and the index template in
 from schemas.articles import (
     Article,
     ContentFormat,
+    Dateline,
     EnrichedArticle,
     EnricherRun,
     Entity,
@@ -26,6 +27,7 @@ __all__ = [
     "ArticleEnriched",
     "ArticleIngested",
     "ContentFormat",
+    "Dateline",
     "DeadLetter",
     "EnrichedArticle",
     "EnricherRun",

