@@ -79,6 +79,16 @@ def test_micro_average_weighs_every_label_alike() -> None:
     assert figures["precision"] == 1.0 and figures["primary_among_labels"] == 1.0
 
 
+def test_primary_when_given_leaves_out_stories_without_a_primary() -> None:
+    tally = Tally()
+    tally.add(score_story(labels_of(["usa"])[0], ["US"], "US"), "US", 0)
+    tally.add(score_story(labels_of(["uk"])[0], [], None), None, 0)
+    tally.add(score_story(labels_of(["japan"])[0], ["CN"], "CN"), "CN", 0)
+    figures = tally.figures()
+    assert figures["primary_among_labels"] == round(1 / 3, 4)
+    assert figures["primary_among_labels_when_given"] == 0.5
+
+
 def test_held_out_split_is_stable_and_about_a_quarter() -> None:
     ids = [f"r{number}" for number in range(11000, 15000)]
     chosen = [story_id for story_id in ids if held_out(story_id)]
@@ -108,6 +118,9 @@ def test_submission_puts_the_dateline_at_the_start_of_the_body() -> None:
         ("NEW YORK, March 30 -", "US", False),
         ("HONG KONG, March 1 -", "HK", False),
         ("TOKYO, March 3 -", "JP", False),
+        ("FRANKFURT, April 1 -", "DE", False),
+        ("MONTREAL, April 1 -", "CA", False),
+        ("ST. PAUL, March 31 -", "US", False),
     ],
 )
 def test_dateline_country(dateline: str, country: str, by_state: bool) -> None:
