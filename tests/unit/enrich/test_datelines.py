@@ -47,7 +47,7 @@ def test_dash_datelines(opening: str, name: str, country: str, region: str | Non
     ("line", "name", "country"),
     [
         ("LONDON 1996-12-06", "London", "GB"),
-        ("AL-AIN , United Arab Emirates 1996-12-06", "Al-Ain", "AE"),
+        ("AL-AIN , United Arab Emirates 1996-12-06", "Al Ain City", "AE"),
         ("Tokyo 1996-08-22 - The yen rose.", "Tokyo", "JP"),
     ],
 )
@@ -154,3 +154,41 @@ def test_dateline_outweighs_a_place_inside_a_company_name() -> None:
 def test_story_without_dateline_has_none() -> None:
     enriched = enrich(article())
     assert enriched.dateline is None
+
+
+@pytest.mark.parametrize(
+    ("opening", "country"),
+    [
+        ("DENVER, Colo, April 9 -", "US"),  # abbreviation without its dot
+        ("HAUPPAUGE, N.Y, April 9 -", "US"),
+        ("omaha, april 7 -", "US"),  # typed in lower case: the date vouches for it
+        ("THE HAGUE, April 9 -", "NL"),
+        ("FRANKFURT, April 1 -", "DE"),  # GeoNames calls it Frankfurt am Main
+        ("ZURICH, April 9 -", "CH"),  # and this one Zürich
+        ("ST. PAUL, April 7 -", "US"),
+        ("PHILADELPHIA, March 3 -", "US"),  # also an old name of Amman, a capital
+        ("DUESSELDORF, West Germany, March 31 -", "DE"),
+        ("MANILA, April 1, Reuter -", "PH"),
+        ("ROTTERDAM, April 1- Ships waited.", "NL"),
+        ("WASHINGTON - The Senate voted.", "US"),  # a big city alone in capitals
+        ("MONROVIA 1996-08-22", "LR"),
+        ("MATUZICI , Bosnia 1996-08-25", None),  # the ISO date vouches for an unknown part
+    ],
+)
+def test_older_wire_habits(opening: str, country: str | None) -> None:
+    found = find_dateline(opening if opening[-1] != "-" else opening + STORY)
+    assert found is not None
+    assert found.country == country
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "TUE, APR 07 - Prices rose.",
+        "APRIL 7 - Prices rose.",
+        "JAPAN - Prices rose.",
+        "Washington - the state - voted.",
+    ],
+)
+def test_dates_countries_and_title_case_cities_alone_are_no_datelines(opening: str) -> None:
+    assert find_dateline(opening) is None
