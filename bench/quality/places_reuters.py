@@ -37,9 +37,10 @@ Causes are told automatically, the first that applies, from the text without the
   the dateline's and the rest never names it);
   ``not named anywhere`` (the editors knew it).
 * a false country (predicted, not labelled), from the pipeline's own ``places`` for that country:
-  ``region word``; ``place inside a company name`` (every occurrence sits in a name ending in Corp,
-  Inc, Ltd, Bank...); ``mentioned in passing`` (one mention); ``named repeatedly``; ``no named
-  place`` (no place of the output explains it).
+  ``region word``; ``place inside a company name`` (its first occurrence sits in a name ending in
+  Corp, Inc, Ltd, Bank... or before a ticker, "SANTA FE <SFX>"); ``mentioned in passing`` (one
+  mention); ``named repeatedly``; ``no named place`` (no place of the output explains it).
+  ``--show`` prints the output's places behind each false country ("Male x1").
 
 Split: a story is held out when the first byte of SHA-256("places_reuters:" + id) is below 64
 (1 in 4, fixed by the id alone). Held-out stories are never printed in detail and their figures are
@@ -413,7 +414,7 @@ DEMONYMS: dict[str, tuple[str, ...]] = {
 STATE_ABBREVIATIONS: dict[str, str] = {
     **dict.fromkeys(
         _words(
-            """Ala Ariz Ark Calif Colo Conn Del Fla Ga Ill Ind Kan Kans Ky La Md Mass Mich Minn Miss Mo
+            """Ala Ariz Ark Calif Ia Colo Conn Del Fla Ga Ill Ind Kan Kans Ky La Md Mass Mich Minn Miss Mo
         Mont Neb Nev N.H N.J N.M N.Y N.C N.D Okla Ore Pa R.I S.C S.D Tenn Tex Vt Va Wash W.Va Wis Wyo
         D.C AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH
         NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC"""
@@ -431,7 +432,8 @@ _COMPANY = re.compile(
     r"(?:\b[A-Z][\w&'.-]*\s+){0,6}(?:Corp|Corporation|Inc|Co|Cos|Ltd|Limited|Plc|PLC|AG|SA|NV|BV|Group"
     r"|Holdings?|Industries|Bancorp|Bank|Bankshares|Banking|Financial|Trust|Airlines|Airways|Petroleum"
     r"|Mines|Mining|Resources|International|Partners|Fund|Insurance|Electric|Telephone|Securities"
-    r"|Exchange|Investments?|Development|Savings|Federal)\b|\bBank of(?:\s+[A-Z][\w'-]*){1,3}|<[^<>]*>"
+    r"|Exchange|Investments?|Development|Savings|Federal)\b|\bBank of(?:\s+[A-Z][\w'-]*){1,3}"
+    r"|(?:\b[A-Z][\w&'.-]*\s+){0,5}<[^<>]*>"  # a name before its ticker: "SANTA FE <SFX>"
 )
 
 
@@ -604,14 +606,25 @@ def false_cause(code: str, article: Mapping[str, Any]) -> str:
         return "region word"
     text = f"{article.get('title', '')}\n{_body(article)}"
     companies = [match.span() for match in _COMPANY.finditer(text)]
-    spans = [
+    spans = sorted(
         span for place in sources for span in _occurrences(text, str(place.get("name", "")), ignore_case=True)
-    ]
-    if spans and all(any(start <= a and b <= end for start, end in companies) for a, b in spans):
+    )
+    # The first mention decides: a story names a company in full before it shortens it ("Santa Fe
+    # Southern Pacific Corp" ... "Santa Fe's stock").
+    if spans and any(start <= spans[0][0] and spans[0][1] <= end for start, end in companies):
         return "place inside a company name"
     if sum(int(place.get("mentions", 1)) for place in sources) <= 1:
         return "mentioned in passing"
     return "named repeatedly"
+
+
+def place_names(code: str, article: Mapping[str, Any]) -> list[str]:
+    """The output's places that point to ``code``, with their mentions ("Male x1")."""
+    return [
+        f"{place.get('name')} x{place.get('mentions', 1)}"
+        for place in article.get("places", ())
+        if code in place.get("country_codes", ())
+    ]
 
 
 def _body(article: Mapping[str, Any]) -> str:
@@ -666,7 +679,7 @@ def run(path: Path, split: str, limit: int | None, show: bool) -> dict[str, Any]
             for code, cause in causes.items():
                 _print(f"    missed {code}: {cause}")
             for code, cause in false.items():
-                _print(f"    false  {code}: {cause}")
+                _print(f"    false  {code}: {cause} ({', '.join(place_names(code, article))})")
     seconds, cpu_seconds = time.monotonic() - wall, time.process_time() - cpu
     result_doc: dict[str, Any] = {
         "benchmark": "places_reuters",

@@ -148,6 +148,15 @@ def test_false_causes() -> None:
         "places": [sydney],
     }
     assert false_cause("AU", article) == "place inside a company name"
+    santa_fe = {"name": "Santa Fe", "kind": "city", "country_codes": ["AR"], "mentions": 3}
+    article = {
+        "title": "SANTA FE <SFX> AWARE OF STAKE",
+        "paragraphs": ["Santa Fe Southern Pacific Corp said...", "Santa Fe's stock rose."],
+        "places": [santa_fe],
+    }
+    assert false_cause("AR", article) == "place inside a company name"
+    article = {"title": "X", "paragraphs": ["Talks in Santa Fe and Santa Fe again."], "places": [santa_fe]}
+    assert false_cause("AR", article) == "named repeatedly"
     article = {"title": "X", "paragraphs": ["Prices rose, as they did in Sydney."], "places": [sydney]}
     assert false_cause("AU", article) == "mentioned in passing"
     assert false_cause("FR", article) == "no named place"
