@@ -31,6 +31,7 @@ from services.enrich.gazetteer import (
 from services.enrich.gazetteer.tables import NAMED_AFTER_CITY_HEADS, PERSON_LIKE_NAMES, words
 from services.enrich.nlp.datelines import Dateline as FoundDateline
 from services.enrich.nlp.datelines import find_dateline
+from services.enrich.nlp.datelines import warm_up as datelines_warm_up
 
 #: How much one mention counts towards a country, by where it is: the headline and the opening
 #: say what a story is about; the section a publisher filed it under is a strong hint too.
@@ -98,8 +99,9 @@ class PlaceReport:
 
 
 def warm_up() -> None:
-    """Build the gazetteer now (about a second) rather than on the first article."""
+    """Build the gazetteer and the datelines' city index now (about two seconds), not on the first article."""
     gazetteer()
+    datelines_warm_up()
 
 
 def article_segments(article: Article) -> list[Segment]:

@@ -244,6 +244,12 @@ _AGENCY = re.compile(r"\s*\(([^\W\d_][^()]{0,40})\)\s*$")
 _ISO_DATELINE = re.compile(rf"^(?P<head>[^\n]{{1,{MAX_DATELINE_CHARS}}}?)\s+\d{{4}}-\d{{2}}-\d{{2}}\b")
 
 
+def warm_up() -> None:
+    """Build the city index now (under a second) rather than on the first article."""
+    _cities()
+    _regions()
+
+
 def find_dateline(paragraph: str) -> Dateline | None:
     """The dateline at the start of ``paragraph`` (the story's first paragraph), None when there is none."""
     start = len(paragraph) - len(paragraph.lstrip())
