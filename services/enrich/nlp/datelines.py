@@ -80,7 +80,7 @@ _US_STATES = {
     "Idaho": ("ID", ""),
     "Illinois": ("IL", "Ill."),
     "Indiana": ("IN", "Ind."),
-    "Iowa": ("IA", ""),
+    "Iowa": ("IA", "Ia."),
     "Kansas": ("KS", "Kan. Kans."),
     "Kentucky": ("KY", "Ky."),
     "Louisiana": ("LA", "La."),
