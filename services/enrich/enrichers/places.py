@@ -42,6 +42,11 @@ LEAD_WEIGHT = 2.0
 #: The dateline says where the story was filed: as strong as a headline mention.
 DATELINE_WEIGHT = 3.0
 BODY_WEIGHT = 1.0
+#: A country stays in ``countries`` when its score reaches this share of the best country's score
+#: and this absolute minimum: a country named once in passing is not what the story is about.
+#: The dateline's country and the primary country always stay.
+RELATIVE_MIN_SCORE = 0.35
+ABSOLUTE_MIN_SCORE = 2.0
 
 #: A city the article's other places point to wins over a namesake at most this many times its size;
 #: "Paris" stays in France and "Manchester" in England whatever else the story mentions.
@@ -61,6 +66,18 @@ _FUNCTION_WORDS = words(
 _HONORIFICS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Dr", "Sir", "Lady", "Lord", "Dame"})
 _ROLE_WORDS = frozenset({"Mayor", "Governor", "Police", "Province", "Region", "Oblast", "Airport"})
 _SPEECH_AFTER = re.compile(r"^\s+(?:said|says|told|added|insisted|argued|warned|explained)\b")
+#: What follows a place name inside a company's name: more capitalised words, then a legal form or
+#: a stock ticker ("Santa Fe Southern Pacific Corp", "SANTA FE <SFX>", "SDC Sydney Development Corp").
+_COMPANY_AFTER = re.compile(
+    r"(?:\s+(?:[A-Z][\w&'-]*|of|and|&)){0,4}?,?\s+"
+    r"(?:(?:Corp|Corporation|Inc|Incorporated|Co|Cos|Company|Ltd|Limited|Bancorp|Bancshares|Group|"
+    r"Holdings?|PLC|Plc|plc|AG|SA|NV|BV|GmbH|SpA|LP|Industries|Airlines)\b|<[A-Z][A-Z.]*>)"
+)
+#: The bank's name and the city's are one here ("Bank of Montreal").
+_COMPANY_BEFORE = re.compile(r"\bBank of\s+$")
+#: Capital cities that are also ordinary English words; with a lowercase word after them they are
+#: the word ("Male unemployment").
+_WORD_LIKE_CITIES = frozenset({"Male", "Split", "Nice", "Mobile"})
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,8 @@ class Mention:
     weight: float
     #: Found only because the entities enricher called the name a location.
     vouched: bool = False
+    #: The dateline's city.
+    dateline: bool = False
 
 
 @dataclass
@@ -96,6 +115,8 @@ class PlaceReport:
     places: list[Place] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)
     primary_country: str | None = None
+    #: Every country's evidence score, also those left out of ``countries``.
+    scores: dict[str, float] = field(default_factory=dict)
 
 
 def warm_up() -> None:
@@ -147,17 +168,43 @@ def find_places(
     if dateline is not None and dateline.country is not None:
         entry = _dateline_entry(dateline, gaz)
         mentions.append(
-            Mention(name_key(entry.name), dateline.city_start, dateline.city_end, (entry,), DATELINE_WEIGHT)
+            Mention(
+                name_key(entry.name),
+                dateline.city_start,
+                dateline.city_end,
+                (entry,),
+                DATELINE_WEIGHT,
+                dateline=True,
+            )
         )
+    first_in_company: dict[str, bool] = {}
     for segment in segments:
         person_spans = _Spans(person_forms.spans(segment.text))
         org_spans = _Spans(org_forms.spans(segment.text))
         for mention in scan(segment.text, gaz, extra, segment.weight):
             inside_person = person_spans.encloses(mention) and mention.key not in extra
             inside_org = org_spans.encloses(mention) and mention.candidates[0].kind == "city"
-            if not (inside_person or inside_org):
+            in_company = _in_company_name(segment.text, mention)
+            first_in_company.setdefault(mention.key, in_company)
+            if not (inside_person or inside_org or in_company or _is_plain_word(segment.text, mention)):
                 mentions.append(mention)
+    # A town first named as part of a company's name is, named alone later, that company's short name.
+    mentions = [
+        mention for mention in mentions if mention.dateline or not first_in_company.get(mention.key, False)
+    ]
     return _tally(mentions, gaz)
+
+
+def _in_company_name(text: str, mention: Mention) -> bool:
+    """A town's or region's name inside a company's name; a country's name in one still counts."""
+    if mention.candidates[0].kind == "country":
+        return False
+    return bool(_COMPANY_AFTER.match(text, mention.end) or _COMPANY_BEFORE.search(text, 0, mention.start))
+
+
+def _is_plain_word(text: str, mention: Mention) -> bool:
+    """The word in "Male unemployment": a capital that is also a word, used as the word."""
+    return mention.key in _WORD_LIKE_CITIES and re.match(r"\s+[a-z]", text[mention.end :]) is not None
 
 
 def scan(
@@ -385,6 +432,7 @@ def _tally(mentions: Sequence[Mention], gaz: Gazetteer) -> PlaceReport:
         or any(context[code] for entry in mention.candidates for code in entry.country_codes)
     ]
     tallies: dict[PlaceEntry, _Tally] = {}
+    dateline_codes: set[str] = set()
     for order, mention in enumerate(mentions):
         biggest = max((candidate.population for candidate in mention.candidates), default=0)
         plausible = [
@@ -399,6 +447,8 @@ def _tally(mentions: Sequence[Mention], gaz: Gazetteer) -> PlaceReport:
                 -mention.candidates.index(candidate),
             ),
         )
+        if mention.dateline:
+            dateline_codes.update(entry.country_codes)
         tally = tallies.setdefault(entry, _Tally(entry=entry, first=order))
         tally.mentions += 1
         tally.score += mention.weight
@@ -410,13 +460,26 @@ def _tally(mentions: Sequence[Mention], gaz: Gazetteer) -> PlaceReport:
         for code in tally.entry.country_codes:
             scores[code] += share
             firsts[code] = min(firsts.get(code, tally.first), tally.first)
-    countries = sorted(scores, key=lambda code: (-scores[code], firsts[code]))
+    ranked_codes = sorted(scores, key=lambda code: (-scores[code], firsts[code]))
     ranked = sorted(tallies.values(), key=lambda tally: (-tally.score, tally.first))
     return PlaceReport(
         places=[_place(tally) for tally in ranked],
-        countries=countries,
-        primary_country=countries[0] if countries else None,
+        countries=_relevant(ranked_codes, scores, dateline_codes),
+        primary_country=ranked_codes[0] if ranked_codes else None,
+        scores=dict(scores),
     )
+
+
+def _relevant(ranked_codes: Sequence[str], scores: Mapping[str, float], keep: set[str]) -> list[str]:
+    """The countries the story is about: strong enough next to the best one, or the dateline's.
+
+    Countries tied with the best one stay too: a region names all its countries at once.
+    """
+    if not ranked_codes:
+        return []
+    top = scores[ranked_codes[0]]
+    floor = min(top, max(ABSOLUTE_MIN_SCORE, RELATIVE_MIN_SCORE * top))
+    return [code for code in ranked_codes if code in keep or scores[code] >= floor]
 
 
 def _place(tally: _Tally) -> Place:
@@ -459,7 +522,7 @@ def dateline_of(found: FoundDateline | None) -> Dateline | None:
     )
 
 
-@enricher("places", "2")
+@enricher("places", "3")
 def places(article: Article, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Places, their countries (most relevant first), the country the story is mostly about, the dateline."""
     dateline = find_dateline(article.paragraphs[0])
