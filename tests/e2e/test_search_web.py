@@ -14,7 +14,6 @@ download is never used (``NEWSWIRE_CHROMIUM`` may name another Chromium).
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import shutil
@@ -31,8 +30,9 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from schemas.articles import EnrichedArticle, Entity, EntityType, GeoPoint, Place, Quote
-from schemas.search_index import document_from, index_template
-from tests.unit.enrich.factories import article
+from schemas.search_index import document_from
+from tests.integration.search_server import throwaway_index
+from tests.unit.index.factories import enriched_article
 
 try:
     from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
@@ -79,24 +79,14 @@ def organization(name: str) -> Entity:
 
 
 def enriched(**fields: Any) -> EnrichedArticle:
-    base = article(
-        title=fields.pop("title"),
-        paragraphs=fields.pop("paragraphs"),
-        section=fields.pop("section", "World"),
-        source=fields.pop("source", "Press TV"),
-        caption=fields.pop("caption", None),
-        published_at=fields.pop("published_at", datetime(2024, 7, 3, 9, 30, tzinfo=UTC)),
-        url=f"https://news.example/{uuid.uuid4().hex[:8]}",
-    )
-    words = sum(len(paragraph.split()) for paragraph in base.paragraphs)
-    return EnrichedArticle(
-        **dict(base),
-        language="en",
-        word_count=words,
-        reading_time_minutes=round(words / 230, 2),
-        enriched_at=datetime(2024, 7, 3, 12, 0, tzinfo=UTC),
-        **fields,
-    )
+    """An enriched article of the World section published by Press TV on 3 July 2024, at a URL of its own."""
+    defaults = {
+        "section": "World",
+        "source": "Press TV",
+        "published_at": datetime(2024, 7, 3, 9, 30, tzinfo=UTC),
+        "url": f"https://news.example/{uuid.uuid4().hex[:8]}",
+    }
+    return enriched_article(**{**defaults, **fields})
 
 
 ASTANA = Place(name="Astana", kind="city", country_codes=["KZ"], location=GeoPoint(lat=51.17, lon=71.45))
@@ -229,16 +219,8 @@ ARTICLES = (SUMMIT, SUMMIT_COPY, BELARUS, ERDOGAN_MEETS_PUTIN, TRADE)
 
 @pytest.fixture(scope="module")
 def web_index(es: Elasticsearch) -> Iterator[str]:
-    name = f"newswire-test-search-web-{uuid.uuid4().hex[:10]}"
-    template = copy.deepcopy(index_template()["template"])
-    es.indices.create(index=name, settings=template["settings"], mappings=template["mappings"])
-    try:
-        for source in ARTICLES:
-            es.index(index=name, id=source.id, document=document_from(source, trace_id="search-web-test"))
-        es.indices.refresh(index=name)
+    with throwaway_index(es, ARTICLES, "newswire-test-search-web") as name:
         yield name
-    finally:
-        es.indices.delete(index=name, ignore_unavailable=True)
 
 
 class Server:

@@ -40,7 +40,7 @@ def throwaway_index(es: Elasticsearch, articles: Iterable[EnrichedArticle], pref
     es.indices.create(index=name, settings=template["settings"], mappings=template["mappings"])
     try:
         for source in articles:
-            es.index(index=name, id=source.id, document=document_from(source, trace_id="search-api-test"))
+            es.index(index=name, id=source.id, document=document_from(source, trace_id=prefix))
         es.indices.refresh(index=name)
         yield name
     finally:

@@ -8,15 +8,14 @@ has a unique name and is deleted afterwards.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
 
-from schemas.search_index import document_from, index_template
 from services.enrich.pipeline import enrich
+from tests.integration.search_server import throwaway_index
 from tests.unit.enrich.factories import article
 
 pytestmark = pytest.mark.integration
@@ -37,19 +36,12 @@ STORIES = {
 
 @pytest.fixture(scope="module")
 def dateline_index(es: Elasticsearch) -> Iterator[tuple[str, dict[str, str]]]:
-    name = f"test-datelines-{uuid.uuid4().hex[:12]}"
-    template = index_template()["template"]
-    es.indices.create(index=name, settings=template["settings"], mappings=template["mappings"])
-    ids: dict[str, str] = {}
-    try:
-        for key, (title, lead) in STORIES.items():
-            enriched = enrich(article(title=title, paragraphs=[lead, "More follows."]))
-            ids[key] = enriched.id
-            es.index(index=name, id=enriched.id, document=document_from(enriched, trace_id="dateline-test"))
-        es.indices.refresh(index=name)
-        yield name, ids
-    finally:
-        es.indices.delete(index=name, ignore_unavailable=True)
+    stories = {
+        key: enrich(article(title=title, paragraphs=[lead, "More follows."]))
+        for key, (title, lead) in STORIES.items()
+    }
+    with throwaway_index(es, stories.values(), "newswire-test-datelines") as name:
+        yield name, {key: story.id for key, story in stories.items()}
 
 
 def hits(es: Elasticsearch, index: str, query: dict[str, Any]) -> set[str]:

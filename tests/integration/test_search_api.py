@@ -25,7 +25,7 @@ from schemas.articles import EnrichedArticle, Entity, EntityType, GeoPoint, Plac
 from services.search.models import MAX_QUERY_CHARS
 from services.search.query import MAX_PAGE_SIZE, MAX_RESULT_WINDOW
 from tests.integration.search_server import SearchService, running_search_service, throwaway_index
-from tests.unit.enrich.factories import article
+from tests.unit.index.factories import enriched_article
 
 XI, PUTIN = "Xi Jinping", "Vladimir Putin"
 SCO = "Shanghai Cooperation Organization"
@@ -39,22 +39,13 @@ def person(name: str) -> Entity:
 
 
 def enriched(**fields: Any) -> EnrichedArticle:
-    base = article(
-        title=fields.pop("title"),
-        paragraphs=fields.pop("paragraphs"),
-        section=fields.pop("section", "World"),
-        source=fields.pop("source", "Example News"),
-        published_at=fields.pop("published_at", datetime(2024, 7, 3, 9, 30, tzinfo=UTC)),
-        caption=None,
-    )
-    return EnrichedArticle(
-        **dict(base),
-        language="en",
-        word_count=40,
-        reading_time_minutes=0.2,
-        enriched_at=datetime(2024, 7, 3, 12, 0, tzinfo=UTC),
-        **fields,
-    )
+    """An enriched article of the World section, published 3 July 2024 by Example News."""
+    defaults = {
+        "section": "World",
+        "source": "Example News",
+        "published_at": datetime(2024, 7, 3, 9, 30, tzinfo=UTC),
+    }
+    return enriched_article(**{**defaults, **fields})
 
 
 SUMMIT = enriched(

@@ -7,12 +7,10 @@ index has a unique name and is deleted afterwards; the archive's alias is never 
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +20,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from schemas.articles import EnrichedArticle, Entity, EntityType, GeoPoint, Place, Quote
-from schemas.search_index import document_from, index_template
-from tests.unit.enrich.factories import article
+from tests.integration.search_server import throwaway_index
+from tests.unit.index.factories import enriched_article
 
 pytestmark = pytest.mark.integration
 
@@ -37,19 +35,13 @@ def person(name: str) -> Entity:
 
 
 def enriched(**fields: Any) -> EnrichedArticle:
-    base = article(
-        title=fields.pop("title"),
-        paragraphs=fields.pop("paragraphs"),
-        section=fields.pop("section", "World"),
-        caption=None,  # the factory's caption mentions a summit
-    )
-    return EnrichedArticle(
-        **dict(base),
-        word_count=40,
-        reading_time_minutes=0.2,
-        enriched_at=datetime(2024, 7, 3, 12, 0, tzinfo=UTC),
-        **fields,
-    )
+    """An enriched article of the World section, published 3 July 2024 by Example News."""
+    defaults = {
+        "section": "World",
+        "source": "Example News",
+        "published_at": datetime(2024, 7, 3, 9, 30, tzinfo=UTC),
+    }
+    return enriched_article(**{**defaults, **fields})
 
 
 SUMMIT_ARTICLE = enriched(
@@ -114,16 +106,8 @@ ARTICLES = (SUMMIT_ARTICLE, SUMMIT_COPY, OTHER_SUMMIT, TRADE_ARTICLE)
 
 @pytest.fixture(scope="module")
 def search_index(es: Elasticsearch) -> Iterator[str]:
-    name = f"newswire-test-search-fields-{uuid.uuid4().hex[:10]}"
-    template = copy.deepcopy(index_template()["template"])
-    es.indices.create(index=name, settings=template["settings"], mappings=template["mappings"])
-    try:
-        for source in ARTICLES:
-            es.index(index=name, id=source.id, document=document_from(source, trace_id="search-fields-test"))
-        es.indices.refresh(index=name)
+    with throwaway_index(es, ARTICLES, "newswire-test-search-fields") as name:
         yield name
-    finally:
-        es.indices.delete(index=name, ignore_unavailable=True)
 
 
 def search(index: str, *args: str) -> dict[str, Any]:

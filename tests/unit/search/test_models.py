@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from pydantic import ValidationError
 
+from services.search.archive import request_for
 from services.search.models import (
     FACET_PARAMS,
     MAX_QUERY_CHARS,
@@ -104,14 +105,7 @@ def test_params_feed_build_query_unchanged() -> None:
         {"q": "summit", "person": ["Xi Jinping"], "quote": "friendship", "sort": "date", "page": 2, "size": 5}
     )
 
-    body = build_query(
-        params.q,
-        params.filters(),
-        size=params.size,
-        quotes=params.quotes(),
-        offset=params.offset(),
-        sort=params.sort,
-    )
+    body = request_for(params)
 
     assert body == build_query(
         "summit",
