@@ -5,8 +5,9 @@ made from the real template, holding a few enriched articles built with
 :func:`schemas.search_index.document_from`, among them the seed-like one about Putin, Xi, the
 Shanghai Cooperation Organization and Astana. The browser searches, clicks a facet, searches quotes
 by speaker, opens an article, pages, and does it all again with the keyboard only; the error pages
-are checked too. Each step's screenshot is saved in the test's tmp dir and copied to
-``bench/results/search-web/`` (look at them: a page can pass every check and still look wrong).
+are checked too. Each step's screenshot is saved in the test's tmp dir, and with
+``NEWSWIRE_KEEP_SCREENSHOTS=1`` copied to ``bench/results/search-web/`` (look at them: a page can
+pass every check and still look wrong).
 
 Skips only when Playwright (Python) or a Chromium binary is missing; Playwright's own browser
 download is never used (``NEWSWIRE_CHROMIUM`` may name another Chromium).
@@ -298,13 +299,15 @@ def page(browser: BrowserContext) -> Iterator[Page]:
 
 @pytest.fixture
 def shot(tmp_path: Path) -> Any:
-    """``shot(page, "01-search")``: a viewport screenshot in the tmp dir, copied to bench/results."""
+    """``shot(page, "01-search")``: a viewport screenshot in the tmp dir; copied to bench/results too
+    with ``NEWSWIRE_KEEP_SCREENSHOTS=1`` (so a plain test run leaves the committed ones alone)."""
 
     def take(page: Page, name: str) -> Path:
         path = tmp_path / f"{name}.png"
         page.screenshot(path=str(path))
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, SCREENSHOTS / path.name)
+        if os.environ.get("NEWSWIRE_KEEP_SCREENSHOTS") == "1":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, SCREENSHOTS / path.name)
         return path
 
     return take
