@@ -265,9 +265,6 @@ def system_query(system: System, text: str, relaxed: bool = False) -> Query:
     return system(text)
 
 
-BASELINES = ("bm25_body", "multi_match")
-
-
 # --- metrics -------------------------------------------------------------------------------------
 
 
