@@ -6,7 +6,7 @@ INSTALLED := $(STATE)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-
 PYTEST := $(PYTHON) -m pytest
 
 # (relevance: ranking quality on judged queries; needs ../shared)
-.PHONY: relevance help install up down status test test-unit test-integration test-e2e test-faults soak stress-enrich lint format schemas bench clean
+.PHONY: relevance bench-enrich help install up down status test test-unit test-integration test-e2e test-faults soak stress-enrich lint format schemas bench clean
 
 help:
 	@echo "make up      start Kafka, Elasticsearch, the three services and the search API/web page; load the samples; search"
@@ -102,3 +102,7 @@ clean: down
 # Ranking quality of the search request against plain BM25 on judged queries (../shared), table in bench/results.
 relevance: install
 	$(PYTHON) -m bench.quality.relevance
+
+# Enrich's CPU per BBC article, this tree beside another revision in one run: make bench-enrich AGAINST=<rev>
+bench-enrich: install
+	$(PYTHON) -m bench.speed.enrich_cpu --against $${AGAINST:-HEAD}
