@@ -81,6 +81,12 @@ def search(
     country: Annotated[
         list[str] | None, typer.Option(help="Only articles about this country (ISO code, e.g. CN).")
     ] = None,
+    dateline: Annotated[
+        str | None, typer.Option(help="Only articles filed from this city (any case), e.g. Martinsville.")
+    ] = None,
+    dateline_country: Annotated[
+        str | None, typer.Option(help="Only articles filed from this country (ISO code, e.g. US).")
+    ] = None,
     section: Annotated[str | None, typer.Option(help="Only this section (exact value).")] = None,
     source: Annotated[str | None, typer.Option(help="Only this publisher, e.g. 'Press TV'.")] = None,
     language: Annotated[str | None, typer.Option(help="Only this language code, e.g. 'en'.")] = None,
@@ -121,6 +127,8 @@ def search(
         organizations=tuple(org or ()),
         places=tuple(place or ()),
         countries=tuple(country or ()),
+        dateline=dateline,
+        dateline_country=dateline_country,
         include_duplicates=include_duplicates,
     )
     quote_query = QuoteQuery(text=quotes, speaker=speaker) if (quotes or speaker) else None
@@ -199,15 +207,27 @@ def print_facets(facets: dict[str, list[dict[str, Any]]]) -> None:
             out.print(line)
 
 
+def where_filed(dateline: dict[str, Any]) -> str:
+    """``Martinsville, Virginia, US``: the dateline's city, region and country code, those it has."""
+    return ", ".join(
+        str(part) for part in (dateline["name"], dateline.get("region"), dateline.get("country")) if part
+    )
+
+
 def print_hit(rank: int, hit: dict[str, Any]) -> None:
     highlights: dict[str, list[str]] = hit["highlights"]
     title = (
         highlighted(highlights["title"][0]) if highlights.get("title") else Text(hit["title"] or "(untitled)")
     )
-    heading = Text.assemble((f"{rank:>2}. ", "bold cyan"), title, (f"  {hit['score']:.2f}", "dim"))
+    # Sorted by date only, Elasticsearch gives no score.
+    score = f"  {hit['score']:.2f}" if hit["score"] is not None else ""
+    heading = Text.assemble((f"{rank:>2}. ", "bold cyan"), title, (score, "dim"))
     out.print(heading)
+    filed = f"filed in {where_filed(hit['dateline'])}" if hit.get("dateline") else None
     meta = " · ".join(
-        str(value) for value in (hit["source"], hit["section"], (hit["published_at"] or "")[:10]) if value
+        str(value)
+        for value in (hit["source"], hit["section"], (hit["published_at"] or "")[:10], filed)
+        if value
     )
     out.print(Text(f"    {meta}" if meta else "    ", style="dim"), Text(f"  id {hit['id']}", style="dim"))
     if hit["url"]:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
+from schemas.articles import Dateline
 from services.search.query import (
     MAX_PAGE_SIZE,
     MAX_RESULT_WINDOW,
@@ -34,6 +35,7 @@ QueryText = Annotated[str, StringConstraints(max_length=MAX_QUERY_CHARS)]
 FilterValue = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_VALUE_CHARS)
 ]
+CountryCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{2}$")]
 #: The widest UTC offset Elasticsearch reads in a timestamp.
 MAX_UTC_OFFSET = timedelta(hours=18)
 #: ``2024-07``: a value of the ``months`` facet.
@@ -73,11 +75,21 @@ class SearchParams(BaseModel):
         description="Only articles naming this place; repeatable.",
         examples=[["Astana"]],
     )
-    country: list[Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{2}$")]] = Field(
+    country: list[CountryCode] = Field(
         default_factory=list,
         max_length=MAX_VALUES,
         description="Only articles about this country (ISO 3166 alpha-2 code, either case); repeatable.",
         examples=[["KZ"]],
+    )
+    dateline: FilterValue | None = Field(
+        default=None,
+        description="Only articles filed from this city (their dateline), in any letter case.",
+        examples=["Martinsville"],
+    )
+    dateline_country: CountryCode | None = Field(
+        default=None,
+        description="Only articles filed from this country (the dateline's ISO 3166 alpha-2 code, any case).",
+        examples=["US"],
     )
     section: FilterValue | None = Field(
         default=None, description="Only this section (exact value).", examples=["World"]
@@ -190,6 +202,8 @@ class SearchParams(BaseModel):
             organizations=tuple(self.org),
             places=tuple(self.place),
             countries=tuple(code.upper() for code in self.country),
+            dateline=self.dateline,
+            dateline_country=self.dateline_country.upper() if self.dateline_country else None,
             include_duplicates=self.include_duplicates,
         )
 
@@ -263,6 +277,9 @@ class Hit(BaseModel):
     published_at: str | None = Field(description="ISO 8601 timestamp as stored.")
     summary: str | None = Field(description="The enrichment's extractive summary.")
     duplicate_of: str | None = Field(description="The earlier article this nearly copies, if any.")
+    dateline: Dateline | None = Field(
+        default=None, description="Where the story was filed (city, region, country, as written)."
+    )
     highlights: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Fragments of title, caption and body with the matching words in ``<em>`` tags; the "
@@ -300,6 +317,13 @@ class SearchPage(BaseModel):
                             "published_at": "2024-07-03T10:00:00Z",
                             "summary": "Putin and Xi met at a Central Asian summit in Kazakhstan.",
                             "duplicate_of": None,
+                            "dateline": {
+                                "name": "Astana",
+                                "region": None,
+                                "country": "KZ",
+                                "location": {"lat": 51.18, "lon": 71.45},
+                                "text": "ASTANA, July 3 (Reuters)",
+                            },
                             "highlights": {"body": ["Putin and Xi convened in the capital <em>Astana</em>"]},
                             "quotes": [
                                 {
@@ -312,6 +336,7 @@ class SearchPage(BaseModel):
                     ],
                     "facets": {
                         "people": [{"value": "Xi Jinping", "count": 1}],
+                        "datelines": [{"value": "Astana", "count": 1}],
                         "months": [{"value": "2024-07", "count": 1}],
                     },
                 }
@@ -329,9 +354,10 @@ class SearchPage(BaseModel):
     )
     hits: list[Hit]
     facets: dict[str, list[FacetValue]] = Field(
-        description="people, organizations, places, countries, sections, sources and months (``2024-07``, "
-        "newest first): the most frequent values among all matching articles. A value filters as the "
-        "parameter person, org, place, country, section, source or month."
+        description="people, organizations, places, countries, sections, sources, datelines (the cities "
+        "stories were filed from) and months (``2024-07``, newest first): the most frequent values among "
+        "all matching articles. A value filters as the parameter person, org, place, country, section, "
+        "source, dateline or month."
     )
 
 
@@ -343,5 +369,6 @@ FACET_PARAMS = {
     "countries": "country",
     "sections": "section",
     "sources": "source",
+    "datelines": "dateline",
     "months": "month",
 }

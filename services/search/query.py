@@ -26,6 +26,7 @@ SOURCE_FIELDS = (
     "language",
     "summary",
     "duplicate_of",
+    "dateline",
 )
 HIGHLIGHT_FRAGMENT_CHARS = 160
 HIGHLIGHT_FRAGMENTS = 2
@@ -39,6 +40,7 @@ FACETS = {
     "countries": "countries",
     "sections": "section",
     "sources": "source",
+    "datelines": "dateline.name",
 }
 #: The facet counting articles per month of publication, newest month first; its values ("2024-07")
 #: filter as a whole month (:func:`month_bounds`).
@@ -62,8 +64,10 @@ RELATED_FIELDS = ("title", "body")
 class SearchFilters:
     """Exact-value filters; ``None`` or empty means not filtered. A date without time covers that whole day.
 
-    Several people (organisations, places, countries) must all be named in an article. Articles that
-    nearly copy an earlier one (``duplicate_of`` set) are left out unless ``include_duplicates``.
+    Several people (organisations, places, countries) must all be named in an article. ``dateline``
+    is the city a story was filed from, in any letter case ("martinsville" finds "Martinsville"), and
+    ``dateline_country`` its ISO code. Articles that nearly copy an earlier one (``duplicate_of`` set)
+    are left out unless ``include_duplicates``.
     """
 
     section: str | None = None
@@ -75,6 +79,8 @@ class SearchFilters:
     organizations: tuple[str, ...] = ()
     places: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
+    dateline: str | None = None
+    dateline_country: str | None = None
     include_duplicates: bool = False
 
     def is_empty(self) -> bool:
@@ -268,7 +274,11 @@ def quote_clause(quotes: QuoteQuery) -> dict[str, Any]:
 
 
 def filter_clauses_for(filters: SearchFilters) -> list[dict[str, Any]]:
-    """Term filters for the keyword fields (one per value: all must match) and a range on ``published_at``."""
+    """Term filters for the keyword fields (one per value: all must match) and a range on ``published_at``.
+
+    The dateline city is matched in any letter case: it is stored as the gazetteer writes it
+    ("Martinsville") and shown that way in the facet, while people type "martinsville" or "MARTINSVILLE".
+    """
     clauses: list[dict[str, Any]] = [
         {"term": {field: value}}
         for field, value in (
@@ -285,6 +295,10 @@ def filter_clauses_for(filters: SearchFilters) -> list[dict[str, Any]]:
         ("countries", tuple(code.upper() for code in filters.countries)),
     ):
         clauses.extend({"term": {field: value}} for value in values)
+    if filters.dateline is not None:
+        clauses.append({"term": {"dateline.name": {"value": filters.dateline, "case_insensitive": True}}})
+    if filters.dateline_country is not None:
+        clauses.append({"term": {"dateline.country": filters.dateline_country.upper()}})
     published: dict[str, str] = {}
     if filters.since is not None:
         published["gte"] = _date_bound(filters.since)

@@ -24,6 +24,7 @@ def hit_from(hit: dict[str, Any]) -> Hit:
         published_at=source.get("published_at"),
         summary=source.get("summary"),
         duplicate_of=source.get("duplicate_of"),
+        dateline=source.get("dateline"),
         highlights=hit.get("highlight") or {},
         quotes=matching_quotes(hit),
     )

@@ -44,6 +44,7 @@ FACET_HEADINGS = {
     "countries": "Countries",
     "sections": "Sections",
     "sources": "Sources",
+    "datelines": "Datelines",
     "months": "Months",
 }
 #: Parameters that may repeat: every value must hold (Xi Jinping AND Vladimir Putin).
@@ -54,6 +55,8 @@ FILTER_LABELS = {
     "org": "Organisation",
     "place": "Place",
     "country": "Country",
+    "dateline": "Dateline",
+    "dateline_country": "Dateline country",
     "section": "Section",
     "source": "Source",
     "language": "Language",
@@ -71,7 +74,12 @@ KEPT_BY_NEW_QUERY = frozenset(
     {"person", "org", "place", "country", "section", "source", "language", "month", "sort", "size"}
 )
 #: Parameters set in the folded "Quotes, dates and options" part of the form (it opens when one is).
-OPTIONS = frozenset({"quote", "speaker", "since", "until", "include_duplicates"})
+OPTIONS = frozenset(
+    {"quote", "speaker", "since", "until", "dateline", "dateline_country", "include_duplicates"}
+)
+#: Parameters whose values match in any letter case (``kz`` is ``KZ``, ``martinsville`` is ``Martinsville``),
+#: so that a facet value is shown as chosen, and removed, whichever case the link had.
+ANY_CASE = frozenset({"country", "dateline", "dateline_country"})
 RELATED_SIZE = 5
 #: Page links shown on either side of the current page.
 PAGE_WINDOW = 3
@@ -149,7 +157,7 @@ def country_name(code: str) -> str:
 
 def value_label(param: str, value: str) -> str:
     """How a filter value reads on the page."""
-    if param == "country":
+    if param in ("country", "dateline_country"):
         return country_name(value)
     if param == "month":
         return nice_month(value)
@@ -337,18 +345,19 @@ def search_response(
     if page is not None:
         for name, heading in FACET_HEADINGS.items():
             param = FACET_PARAMS[name]
-            chosen = {v for k, v in pairs if k == param}
+            # The value as the link has it, by the facet value's form (its lower case where case is ignored).
+            chosen = {_case_key(param, v): v for k, v in pairs if k == param}
             entries = []
             for bucket in page.facets.get(name) or []:
                 value = str(bucket.value)
-                selected = value in chosen or (param == "country" and value.lower() in map(str.lower, chosen))
+                given = chosen.get(_case_key(param, value))
                 entries.append(
                     {
                         "label": value_label(param, value),
                         "count": bucket.count,
-                        "active": selected,
-                        "href": without_value(pairs, param, value)
-                        if selected
+                        "active": given is not None,
+                        "href": without_value(pairs, param, given)
+                        if given is not None
                         else with_value(pairs, param, value),
                     }
                 )
@@ -388,6 +397,10 @@ def search_response(
         searched=bool(pairs),
         show_options=any(k in OPTIONS for k, _ in pairs),
     )
+
+
+def _case_key(param: str, value: str) -> str:
+    return value.lower() if param in ANY_CASE else value
 
 
 @router.get("/read/{article_id}", response_class=HTMLResponse)

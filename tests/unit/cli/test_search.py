@@ -55,6 +55,7 @@ def test_hit_summary_takes_fields_from_source_and_keeps_em_tags() -> None:
         "published_at": "2024-07-03T10:00:00Z",
         "summary": None,
         "duplicate_of": None,
+        "dateline": None,
         "highlights": {"body": ["<em>Putin</em> and <em>Xi</em> convened in the capital"]},
         "quotes": [],
     }
@@ -270,3 +271,85 @@ def test_nothing_to_search_for_is_a_usage_error(fake_es: type[FakeElasticsearch]
 
     assert result.exit_code == 2
     assert not fake_es.calls
+
+
+MARTINSVILLE = {
+    "name": "Martinsville",
+    "region": "Virginia",
+    "country": "US",
+    "location": {"lat": 36.69, "lon": -79.87},
+    "text": "MARTINSVILLE, Va., Feb 26",
+}
+FILED_HIT = {
+    "_id": "e" * 32,
+    "_score": None,
+    "_source": {
+        "id": "e" * 32,
+        "title": "Tultex sees higher earnings",
+        "source": "Reuters",
+        "published_at": "1987-02-26T00:00:00Z",
+        "dateline": MARTINSVILLE,
+    },
+}
+
+
+def dateline_clauses(call: dict) -> list[dict]:
+    return [
+        clause
+        for clause in call["body"]["query"]["bool"]["filter"]
+        if next(iter(clause["term"])).startswith("dateline.")
+    ]
+
+
+def test_dateline_filters_alone_are_enough_to_search(fake_es: type[FakeElasticsearch]) -> None:
+    fake_es.hits = [FILED_HIT]
+    fake_es.aggregations = {"datelines": {"buckets": [{"key": "Martinsville", "doc_count": 1}]}}
+
+    result = runner.invoke(app, ["search", "--dateline", "martinsville", "--dateline-country", "us"])
+
+    assert result.exit_code == 0, result.output
+    [call] = fake_es.calls
+    assert dateline_clauses(call) == [
+        {"term": {"dateline.name": {"value": "martinsville", "case_insensitive": True}}},
+        {"term": {"dateline.country": "US"}},
+    ]
+    lines = result.stdout.splitlines()
+    assert any("Reuters · 1987-02-26 · filed in Martinsville, Virginia, US" in line for line in lines), lines
+    assert any(line.split() == ["datelines", "Martinsville", "(1)"] for line in lines), lines
+
+
+def test_json_hits_carry_the_dateline(fake_es: type[FakeElasticsearch]) -> None:
+    fake_es.hits = [FILED_HIT, {"_id": "f" * 32, "_score": 1.0, "_source": {"id": "f" * 32}}]
+
+    result = runner.invoke(app, ["search", "earnings", "--json", "--dateline-country", "US"])
+
+    assert result.exit_code == 0, result.output
+    filed, unfiled = orjson.loads(result.stdout)["hits"]
+    assert filed["dateline"] == MARTINSVILLE
+    assert unfiled["dateline"] is None
+    assert dateline_clauses(fake_es.calls[0]) == [{"term": {"dateline.country": "US"}}]
+
+
+def test_a_hit_without_region_or_country_shows_the_city_alone(fake_es: type[FakeElasticsearch]) -> None:
+    fake_es.hits = [
+        {
+            "_id": "f" * 32,
+            "_score": 1.0,
+            "_source": {
+                "id": "f" * 32,
+                "title": "T",
+                "dateline": {
+                    "name": "Atlantis",
+                    "region": None,
+                    "country": None,
+                    "location": None,
+                    "text": "ATLANTIS, May 1",
+                },
+            },
+        }
+    ]
+
+    result = runner.invoke(app, ["search", "T", "--dateline", "Atlantis"])
+
+    assert result.exit_code == 0, result.output
+    assert "filed in Atlantis" in result.stdout and "Atlantis," not in result.stdout

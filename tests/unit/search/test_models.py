@@ -48,6 +48,8 @@ def test_every_filter_reaches_search_filters() -> None:
             "org": ["Shanghai Cooperation Organization"],
             "place": ["Astana"],
             "country": ["kz", "CN"],
+            "dateline": " Martinsville ",
+            "dateline_country": "us",
             "section": "World",
             "source": "Press TV",
             "language": "en",
@@ -67,6 +69,8 @@ def test_every_filter_reaches_search_filters() -> None:
         organizations=("Shanghai Cooperation Organization",),
         places=("Astana",),
         countries=("KZ", "CN"),
+        dateline="Martinsville",
+        dateline_country="US",
         include_duplicates=True,
     )
 
@@ -133,6 +137,9 @@ def test_params_feed_build_query_unchanged() -> None:
         ({"month": "2024-7"}, "month"),
         ({"month": "0000-01"}, "month"),
         ({"country": ["Kazakhstan"]}, "country"),
+        ({"dateline_country": "USA"}, "dateline_country"),
+        ({"dateline": " "}, "dateline"),
+        ({"dateline": "x" * 201}, "dateline"),
         ({"person": [""]}, "person"),
         ({"person": ["x"] * (MAX_VALUES + 1)}, "person"),
         ({"section": "x" * 201}, "section"),

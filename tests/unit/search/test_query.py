@@ -103,6 +103,26 @@ def test_name_filters_are_one_term_per_value_and_countries_are_upper_case() -> N
     ]
 
 
+def test_dateline_city_matches_in_any_case_and_its_country_is_upper_case() -> None:
+    filters = SearchFilters(dateline="martinsville", dateline_country="us", countries=("kz",))
+
+    clauses = bool_query(build_query("earnings", filters))["filter"]
+
+    assert clauses == [
+        {"term": {"countries": "KZ"}},
+        {"term": {"dateline.name": {"value": "martinsville", "case_insensitive": True}}},
+        {"term": {"dateline.country": "US"}},
+    ]
+    assert not SearchFilters(dateline="Martinsville").is_empty()
+    assert not SearchFilters(dateline_country="US").is_empty()
+
+
+def test_hits_carry_the_dateline() -> None:
+    assert "dateline" in build_query("earnings")["_source"]
+    assert "dateline" in near_copies_query("a" * 32)["_source"]
+    assert "dateline" in related_query("a" * 32, index="articles")["_source"]
+
+
 def test_near_duplicates_are_excluded_unless_included() -> None:
     assert bool_query(build_query("summit"))["must_not"] == [{"exists": {"field": "duplicate_of"}}]
     assert "must_not" not in bool_query(build_query("summit", SearchFilters(include_duplicates=True)))
@@ -112,8 +132,17 @@ def test_facets_are_terms_aggregations_of_the_keyword_fields() -> None:
     aggs = build_query("summit")["aggs"]
 
     terms = {name: agg for name, agg in aggs.items() if name != DATE_FACET}
-    assert set(terms) == {"people", "organizations", "places", "countries", "sections", "sources"}
+    assert set(terms) == {
+        "people",
+        "organizations",
+        "places",
+        "countries",
+        "sections",
+        "sources",
+        "datelines",
+    }
     assert aggs["places"]["terms"]["field"] == "place_names"
+    assert aggs["datelines"]["terms"]["field"] == "dateline.name"
     assert all(1 <= agg["terms"]["size"] <= 10 for agg in terms.values())
 
 

@@ -64,3 +64,25 @@ def test_a_page_has_the_total_the_hits_and_every_facet() -> None:
     assert page.facets["people"] == [FacetValue(value="Xi Jinping", count=3)]
     assert page.facets["months"] == [FacetValue(value="2024-07", count=2)]
     assert page.facets["sources"] == []
+
+
+def test_a_hit_carries_its_dateline_and_the_dateline_facet_is_listed() -> None:
+    dateline = {
+        "name": "Martinsville",
+        "region": "Virginia",
+        "country": "US",
+        "location": {"lat": 36.69, "lon": -79.87},
+        "text": "MARTINSVILLE, Va., Feb 26",
+    }
+    filed = {"_id": "c" * 32, "_score": 1.0, "_source": {"id": "c" * 32, "dateline": dateline}}
+    response = {
+        "hits": {"total": {"value": 2, "relation": "eq"}, "hits": [filed, QUOTE_HIT]},
+        "aggregations": {"datelines": {"buckets": [{"key": "Martinsville", "doc_count": 1}]}},
+    }
+
+    page = page_from(response, page=1, size=10)
+
+    first, second = page.hits
+    assert first.dateline is not None and first.dateline.model_dump(mode="json") == dateline
+    assert second.dateline is None
+    assert page.facets["datelines"] == [FacetValue(value="Martinsville", count=1)]

@@ -7,7 +7,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from pydantic import ValidationError
 
-from services.search.models import SearchParams
+from schemas.articles import Dateline
+from services.search.models import FacetValue, Hit, SearchPage, SearchParams
 from services.search.web import (
     country_name,
     highlight,
@@ -19,6 +20,8 @@ from services.search.web import (
     places_of,
     problems,
     query_pairs,
+    search_response,
+    value_label,
     with_page,
     with_value,
     without_value,
@@ -147,3 +150,58 @@ def test_places_list_resolved_places_then_other_place_entities_once() -> None:
         {"name": "Kazakhstan", "countries": []},
         {"name": "Central Asia", "countries": []},
     ]
+
+
+def dateline_page() -> SearchPage:
+    """A page with one hit filed from Martinsville, Virginia, and the dateline facet."""
+    hit = Hit(
+        id="a" * 32,
+        score=None,
+        title="Tultex sees higher earnings",
+        section=None,
+        source="Reuters",
+        url=None,
+        published_at="1987-02-26T00:00:00Z",
+        summary=None,
+        duplicate_of=None,
+        dateline=Dateline(name="Martinsville", region="Virginia", country="US", text="MARTINSVILLE, Va."),
+    )
+    facets = {
+        "datelines": [FacetValue(value="Martinsville", count=1), FacetValue(value="Milwaukee", count=1)]
+    }
+    return SearchPage(total=1, page=1, size=10, took_ms=1, hits=[hit], facets=facets)
+
+
+def rendered(pairs: list[tuple[str, str]]) -> str:
+    """The search page's HTML for ``pairs`` over :func:`dateline_page`."""
+    return bytes(search_response(pairs, params_data(pairs), dateline_page(), []).body).decode()
+
+
+def test_a_dateline_chosen_in_another_case_is_shown_chosen_and_removable() -> None:
+    pairs = [("q", "earnings"), ("dateline", "martinsville"), ("dateline_country", "us")]
+
+    html = rendered(pairs)
+
+    chosen = html.split('class="facet__link is-active"')
+    assert len(chosen) == 2, "one facet value chosen"
+    assert 'href="/?q=earnings&amp;dateline_country=us"' in chosen[0].rsplit("<a ", 1)[1]
+    assert "Martinsville" in chosen[1].split("</a>")[0]
+    assert (
+        'href="/?q=earnings&amp;dateline=martinsville&amp;dateline_country=us&amp;dateline=Milwaukee"'
+        not in html
+    )
+    assert 'href="/?q=earnings&amp;dateline_country=us&amp;dateline=Milwaukee"' in html, (
+        "a city replaces the other"
+    )
+    assert 'aria-label="Remove filter Dateline: martinsville"' in html
+    assert 'aria-label="Remove filter Dateline country: United States"' in html
+
+
+def test_a_hit_shows_where_it_was_filed_with_links_that_filter() -> None:
+    html = rendered([])
+
+    filed = html.split('class="hit__dateline"')[1].split("</span>")[0]
+    assert filed.startswith('>Filed in <a href="/?dateline=Martinsville"')
+    assert '>Martinsville</a>, Virginia, <a href="/?dateline_country=US"' in filed
+    assert filed.endswith(">United States</a>")
+    assert value_label("dateline_country", "us") == "United States"
