@@ -74,9 +74,9 @@ KEPT_BY_NEW_QUERY = frozenset(
     {"person", "org", "place", "country", "section", "source", "language", "month", "sort", "size"}
 )
 #: Parameters set in the folded "Quotes, dates and options" part of the form (it opens when one is).
-OPTIONS = frozenset(
-    {"quote", "speaker", "since", "until", "dateline", "dateline_country", "include_duplicates"}
-)
+#: The dateline fields are there too but do not open it: a click on a dateline facet sets them, and
+#: the active filter above the results already shows the city.
+OPTIONS = frozenset({"quote", "speaker", "since", "until", "include_duplicates"})
 #: Parameters whose values match in any letter case (``kz`` is ``KZ``, ``martinsville`` is ``Martinsville``),
 #: so that a facet value is shown as chosen, and removed, whichever case the link had.
 ANY_CASE = frozenset({"country", "dateline", "dateline_country"})

@@ -4,10 +4,10 @@ The search service (``create_app``, served by uvicorn on a loopback port) reads 
 made from the real template, holding a few enriched articles built with
 :func:`schemas.search_index.document_from`, among them the seed-like one about Putin, Xi, the
 Shanghai Cooperation Organization and Astana. The browser searches, clicks a facet, searches quotes
-by speaker, opens an article, pages, and does it all again with the keyboard only; the error pages
-are checked too. Each step's screenshot is saved in the test's tmp dir, and with
-``NEWSWIRE_KEEP_SCREENSHOTS=1`` copied to ``bench/results/search-web/`` (look at them: a page can
-pass every check and still look wrong).
+by speaker, filters by where stories were filed (their dateline), opens an article, pages, and does it
+all again with the keyboard only; the error pages are checked too. Each step's screenshot is saved in
+the test's tmp dir, and with ``NEWSWIRE_KEEP_SCREENSHOTS=1`` copied to ``bench/results/search-web/``
+(look at them: a page can pass every check and still look wrong).
 
 Skips only when Playwright (Python) or a Chromium binary is missing; Playwright's own browser
 download is never used (``NEWSWIRE_CHROMIUM`` may name another Chromium).
@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from schemas.articles import EnrichedArticle, Entity, EntityType, GeoPoint, Place, Quote
+from schemas.articles import Dateline, EnrichedArticle, Entity, EntityType, GeoPoint, Place, Quote
 from schemas.search_index import document_from
 from tests.integration.search_server import throwaway_index
 from tests.unit.index.factories import enriched_article
@@ -92,6 +92,11 @@ def enriched(**fields: Any) -> EnrichedArticle:
 
 ASTANA = Place(name="Astana", kind="city", country_codes=["KZ"], location=GeoPoint(lat=51.17, lon=71.45))
 KAZAKHSTAN = Place(name="Kazakhstan", kind="country", country_codes=["KZ"])
+FILED_IN_ASTANA = Dateline(name="Astana", country="KZ", location=ASTANA.location, text="ASTANA, July 3")
+FILED_IN_MINSK = Dateline(
+    name="Minsk", country="BY", location=GeoPoint(lat=53.9, lon=27.57), text="MINSK, July 4 (Reuters)"
+)
+FILED_IN_GENEVA = Dateline(name="Geneva", country="CH", text="GENEVA (Reuters)")
 XI_ON_FRIENDSHIP = (
     "In the face of the turbulent international situation and external environment, the two sides "
     "should continue to uphold the original aspiration of friendship for generations to come"
@@ -131,6 +136,7 @@ SUMMIT = enriched(
     places=[ASTANA, KAZAKHSTAN],
     countries=["KZ", "CN", "RU"],
     primary_country="KZ",
+    dateline=FILED_IN_ASTANA,
     quotes=[
         Quote(text=PUTIN_ON_RELATIONS, speaker=PUTIN, speaker_type=EntityType.PERSON, offset=400),
         Quote(text=XI_ON_FRIENDSHIP, speaker=XI, speaker_type=EntityType.PERSON, offset=700),
@@ -167,6 +173,7 @@ BELARUS = enriched(
     places=[ASTANA],
     countries=["BY", "KZ", "CN"],
     primary_country="BY",
+    dateline=FILED_IN_MINSK,
     quotes=[
         Quote(
             text="we will work with every member for security and friendship in the region",
@@ -189,6 +196,7 @@ ERDOGAN_MEETS_PUTIN = enriched(
     entities=[person(ERDOGAN, 3), person(PUTIN, 3)],
     places=[ASTANA],
     countries=["TR", "RU", "KZ"],
+    dateline=FILED_IN_ASTANA,
     quotes=[
         Quote(
             text="a just peace can be found at the negotiating table",
@@ -208,6 +216,7 @@ TRADE = enriched(
     paragraphs=["The World Trade Organization said growth in goods trade would slow next year."],
     entities=[organization("World Trade Organization")],
     countries=["CH"],
+    dateline=FILED_IN_GENEVA,
     keywords=["goods trade"],
     summary="The WTO expects slower growth in goods trade.",
 )
@@ -454,6 +463,47 @@ def test_quote_search_by_speaker(site: str, page: Page, shot: Any) -> None:
     # All quotes of one speaker: the speaker alone.
     page.goto(site + "/?speaker=" + LUKASHENKO.replace(" ", "+"))
     assert result_titles(page) == [BELARUS.title]
+
+
+def test_datelines_show_and_filter(site: str, page: Page, shot: Any) -> None:
+    page.goto(site + "/")
+    belarus = page.locator("ol.hits > li").filter(has_text=BELARUS.title)
+    expect(belarus.locator(".hit__dateline")).to_have_text("Filed in Minsk, Belarus")
+    datelines = page.get_by_role("region", name="Datelines")
+    expect(datelines.get_by_role("link", name="Astana, 2 articles")).to_be_visible()
+
+    datelines.get_by_role("link", name="Minsk, 1 article").click()
+    page.wait_for_url(re.compile(r"dateline=Minsk"))
+    assert result_titles(page) == [BELARUS.title]
+    remove = page.get_by_role("link", name="Remove filter Dateline: Minsk")
+    expect(remove).to_be_visible()
+    shot(page, "11-dateline-minsk")
+    remove.click()
+    page.wait_for_url(lambda url: "dateline=" not in url)
+    assert len(result_titles(page)) == 4
+
+    # Typed in lower case: the same city, and its facet value shows as chosen.
+    page.get_by_text("Quotes, dates and options").click()
+    page.get_by_label("City", exact=True).fill("astana")
+    page.get_by_label("City", exact=True).press("Enter")
+    page.wait_for_url(re.compile(r"dateline=astana"))
+    assert set(result_titles(page)) == {SUMMIT.title, ERDOGAN_MEETS_PUTIN.title}
+    chosen = page.get_by_role("region", name="Datelines").locator("a[aria-current='true']")
+    expect(chosen).to_have_count(1)
+    expect(chosen).to_contain_text("Astana")
+    chosen.click()
+    page.wait_for_url(lambda url: "dateline=" not in url)
+    assert len(result_titles(page)) == 4
+
+    # The country a hit was filed from is a link that filters by it.
+    trade = page.locator("ol.hits > li").filter(has_text=TRADE.title)
+    trade.get_by_role("link", name="Switzerland: articles filed from this country").click()
+    page.wait_for_url(re.compile(r"dateline_country=CH"))
+    assert result_titles(page) == [TRADE.title]
+    expect(page.get_by_role("link", name="Remove filter Dateline country: Switzerland")).to_be_visible()
+
+    page.goto(f"{site}/read/{SUMMIT.id}")
+    expect(page.locator(".article__meta .article__dateline")).to_have_text("Filed in Astana, Kazakhstan")
 
 
 def test_article_view(site: str, page: Page, shot: Any) -> None:
