@@ -47,7 +47,8 @@ from services.enrich.enrichers import Enricher
 from services.enrich.enrichers import places as places_module
 from services.enrich.enrichers import quotes as quotes_module
 from services.enrich.enrichers.places import places
-from services.enrich.enrichers.quotes import TITLE_WORDS, quotes
+from services.enrich.enrichers.quotes import quotes
+from services.enrich.lexicon.names import TITLE_WORDS
 from services.ingest.normalize import normalize
 from services.ingest.parsing import TextSubmission
 

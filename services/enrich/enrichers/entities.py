@@ -15,8 +15,8 @@ from typing import Any
 
 from schemas.articles import Article, Entity, EntityType
 from services.enrich.enrichers import enricher
+from services.enrich.lexicon.entity_lists import gazetteers
 from services.enrich.nlp.datelines import find_dateline
-from services.enrich.nlp.gazetteers import gazetteers
 from services.enrich.nlp.mentions import Mention, Recognizer
 from services.enrich.nlp.resolve import Section, resolve
 from services.enrich.nlp.rules import RuleRecognizer

@@ -14,12 +14,14 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from schemas.articles import Article, Dateline, Entity, EntityType, GeoPoint, Place
 from services.enrich.enrichers import enricher
-from services.enrich.gazetteer import (
+from services.enrich.lexicon.loader import word_set
+from services.enrich.lexicon.names import given_names
+from services.enrich.lexicon.place_tables import NAMED_AFTER_CITY_HEADS, PERSON_LIKE_NAMES
+from services.enrich.lexicon.places import (
     MAX_NAME_TOKENS,
     NOWHERE,
     TOKEN,
@@ -28,7 +30,6 @@ from services.enrich.gazetteer import (
     gazetteer,
     name_key,
 )
-from services.enrich.gazetteer.tables import NAMED_AFTER_CITY_HEADS, PERSON_LIKE_NAMES, words
 from services.enrich.nlp.datelines import Dateline as FoundDateline
 from services.enrich.nlp.datelines import find_dateline
 from services.enrich.nlp.datelines import warm_up as datelines_warm_up
@@ -56,7 +57,7 @@ MIN_ENTITY_PLACE_CHARS = 4
 
 # Capitalised words that start sentences or clauses and so say nothing about the next word being a
 # surname ("In Jordan", "But Chad").
-_FUNCTION_WORDS = words(
+_FUNCTION_WORDS = word_set(
     """
     The A An In At On From To For And But Or With By Of Across Both Neither Either As After Before
     Since While When Where Until Unlike Like Outside Inside Within Without Including Between Beyond
@@ -319,16 +320,7 @@ def _plausible_town(name: str, gaz: Gazetteer) -> bool:
     """A town only a LOC entity vouches for must not also be a given name ("David")."""
     if name_key(name) in gaz.scanned:
         return True
-    return len(name) >= MIN_ENTITY_PLACE_CHARS and name not in _personal_names()
-
-
-@cache
-def _personal_names() -> frozenset[str]:
-    try:
-        from services.enrich.nlp.gazetteers import gazetteers as name_lists
-    except ImportError:  # without the entities enricher's lists, its LOC entities are not there either
-        return frozenset()
-    return name_lists().first_names
+    return len(name) >= MIN_ENTITY_PLACE_CHARS and name not in given_names()
 
 
 def _forms(entities: Sequence[Entity], kind: EntityType) -> list[str]:

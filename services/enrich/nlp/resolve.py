@@ -23,7 +23,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from schemas.articles import Entity, EntityType
-from services.enrich.nlp.gazetteers import FUNCTION_WORDS, PERSON_TITLES, gazetteers
+from services.enrich.lexicon.entity_lists import gazetteers
+from services.enrich.lexicon.names import PERSON_TITLES
+from services.enrich.lexicon.words import FUNCTION_WORDS
 from services.enrich.nlp.mentions import Mention
 
 PER = EntityType.PERSON

@@ -17,22 +17,12 @@ import re
 from dataclasses import dataclass
 
 from schemas.articles import EntityType
-from services.enrich.nlp.gazetteers import (
-    FUNCTION_WORDS,
-    LOC_HEADS,
-    LOC_LAST_WORDS,
-    NON_ORG_ACRONYMS,
-    ORG_HEADS,
-    ORG_LAST_WORDS,
-    OTHER_LAST_WORDS,
-    PERSON_CUES,
-    PERSON_TITLES,
-    STRONG_TITLES,
-    US_STATE_ABBREVIATIONS,
-    Gazetteers,
-    gazetteers,
-    word_set,
-)
+from services.enrich.lexicon.entity_lists import Gazetteers, gazetteers
+from services.enrich.lexicon.loader import word_set
+from services.enrich.lexicon.names import PERSON_CUES, PERSON_TITLES, STRONG_TITLES
+from services.enrich.lexicon.organisations import NON_ORG_ACRONYMS, ORG_HEADS, ORG_LAST_WORDS
+from services.enrich.lexicon.place_names import LOC_HEADS, LOC_LAST_WORDS, US_STATE_ABBREVIATIONS
+from services.enrich.lexicon.words import FUNCTION_WORDS, OTHER_LAST_WORDS
 from services.enrich.nlp.mentions import Mention
 
 PER, ORG, LOC = EntityType.PERSON, EntityType.ORGANIZATION, EntityType.LOCATION

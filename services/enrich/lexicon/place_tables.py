@@ -6,10 +6,7 @@ and the phrases and city names that look like places but usually are not.
 
 from __future__ import annotations
 
-
-def words(text: str) -> frozenset[str]:
-    """A whitespace-separated word list, written as a block of text to keep long lists readable."""
-    return frozenset(text.split())
+from services.enrich.lexicon.loader import word_set
 
 
 def _table(text: str) -> dict[str, tuple[str, ...]]:
@@ -239,7 +236,7 @@ PERSON_LIKE_NAMES = frozenset({"Jordan", "Chad", "Georgia", "Israel", "Kenya", "
 
 #: City names that are also common words or names; a text scan ignores them, only a LOC entity
 #: found by the entities enricher can make them places.
-RISKY_CITY_NAMES = words(
+RISKY_CITY_NAMES = word_set(
     """
     Reading Nice Mobile Split Bath Orange Sale Best Aurora Independence Victoria Florence Lincoln
     Jackson Charlotte Hamilton Austin Douglas Warren Henderson Nelson Columbia Lafayette Eugene Troy
@@ -255,7 +252,7 @@ RISKY_CITY_NAMES = words(
 
 #: Words after a city name that make the phrase an organisation, club, event or agreement named
 #: after the city rather than the city itself ("Shanghai Cooperation Organization", "Kyoto Protocol").
-NAMED_AFTER_CITY_HEADS = words(
+NAMED_AFTER_CITY_HEADS = word_set(
     """
     Cooperation Organization Organisation University College School Stock Exchange United City
     Rovers Athletic Wanderers Albion Club FC Post Times Journal Herald Tribune Daily Group Bank

