@@ -15,7 +15,9 @@ from typing import Any
 
 from schemas.articles import Article, Entity, EntityType
 from services.enrich.enrichers import enricher
+from services.enrich.lexicon import places as place_lexicon
 from services.enrich.lexicon.entity_lists import gazetteers
+from services.enrich.nlp import datelines
 from services.enrich.nlp.datelines import find_dateline
 from services.enrich.nlp.mentions import Mention, Recognizer
 from services.enrich.nlp.resolve import Section, resolve
@@ -56,10 +58,12 @@ def configured_backend() -> str:
 
 
 def warm_up(backend: str | None = None) -> None:
-    """Load gazetteers and model now (about a second) rather than on the first article."""
+    """Load gazetteers, the datelines' city index and model now (about two seconds), not on first use."""
     chosen = recognizer(backend or configured_backend())
     chosen.mentions("Warm-up: Vladimir Putin met officials of the United Nations in Astana.")
     gazetteers()
+    datelines.warm_up()  # _outside_dateline reads every article's dateline: cities, regions, places
+    place_lexicon.warm_up()
 
 
 def extract_entities(article: Article, backend: str | None = None) -> list[Entity]:
@@ -74,11 +78,12 @@ def extract_entities(article: Article, backend: str | None = None) -> list[Entit
 
 
 def _outside_dateline(mentions: list[Mention], article: Article) -> list[Mention]:
-    """The body's mentions without the dateline's, but for the city as a location.
+    """The body's mentions without the dateline's people and organisations: its places stay.
 
     "MARTINSVILLE, Va., Feb 26 -" names where the story was filed; a rule that sees a capitalised
-    run there must not make the town a person or a company, nor "Va." a place of its own. The first
-    paragraph starts the body, so the dateline's offsets are body offsets.
+    run there must not make the town (or "Va.") a person or a company, but the town and its state
+    ("YORK, England") are places the story names. The agency after the place ("(Reuters)") is
+    outside and stays. The first paragraph starts the body, so the dateline's offsets are body offsets.
     """
     dateline = find_dateline(article.paragraphs[0])
     if dateline is None:
@@ -88,7 +93,7 @@ def _outside_dateline(mentions: list[Mention], article: Article) -> list[Mention
         for mention in mentions
         if mention.end <= dateline.city_start
         or mention.start >= dateline.place_end
-        or (mention.type is EntityType.LOCATION and mention.end <= dateline.city_end)
+        or mention.type is EntityType.LOCATION
     ]
 
 

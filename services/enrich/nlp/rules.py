@@ -79,6 +79,11 @@ _ORGANISATION_NOUNS = word_set(
     conglomerate producer supplier distributor publisher studio label brand
     """
 )
+#: Verbs after a sentence's first word that make an unknown word its subject ("Reuters has").
+_AUXILIARIES = word_set("has have had is was are were will would could can may might did does do")
+_SPEECH_VERBS = word_set("said says reported reports told tells added announced denied")
+#: Lower-case nouns right after a name that make it a newspaper or agency ("the Xinhua news agency").
+_MEDIA_NOUNS = word_set("agency newspaper daily weekly tabloid broadsheet magazine")
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "outside", "around", "across"})
 _SINGLE_ORG_WORDS = word_set("parliament congress senate cabinet bundestag knesset duma")
 
@@ -367,6 +372,8 @@ class _TextContext:
     def _classify(self, span: list[Token]) -> list[Mention]:
         lists = self.lists
         surface = self._surface(span)
+        if self._names_media(span) and not lists.is_major_place(surface):
+            return [self._mention(span, ORG)]
         if lists.is_place(surface) and not (len(span) == 1 and span[0].kind == "initial"):
             return [self._mention(span, self._place_or_team(span))]
         if span[0].kind == "hyphenated" and len(span) == 1:
@@ -403,7 +410,7 @@ class _TextContext:
         if last in OTHER_LAST_WORDS or (len(span) > 1 and lists.is_demonym(span[-1].text)):
             return []  # an event or law, or an adjective phrase such as "Central Asian"
         if (len(span) > 1 and last in LOC_LAST_WORDS) or self._named_as_place(span):
-            return [self._mention(span, LOC)]
+            return [self._mention(span, self._place_or_team(span))]  # "Port Vale 1", "Notts County 2"
         if len(span) > 2 and _is_organisation_of(span):
             return [self._mention(span, ORG)]
         if len(span) > 2 and span[1].text in _OF_WORDS and first.lower() in LOC_HEADS:
@@ -419,8 +426,8 @@ class _TextContext:
             return []  # "W L PCT GB": column headings, codes
         if all(token.text.lower() in self.lowercase_words for token in span if token.kind == "word"):
             return []  # "Year Amount Coupon Yield": a table heading of ordinary words
-        if self._named_as_organisation(span):
-            return [self._mention(span, ORG)]
+        if self._named_as_organisation(span) or (self._is_team(span) and lists.is_place(span[-1].text)):
+            return [self._mention(span, ORG)]  # "Gloria Bistrita 2 Dinamo 1": a club named after its town
         name_shaped = all(_looks_like_name_part(token) for token in span)
         starts_with_place = len(span) > 2 and lists.is_place(self._surface(span[:2]))  # "Hong Kong Financial"
         if first in lists.first_names and len(span) <= 4 and name_shaped and not starts_with_place:
@@ -464,7 +471,13 @@ class _TextContext:
         ):
             return []  # "Sales rose", "Figures:" - an ordinary word opening a sentence or table row
         if token.sentence_start and word not in self.mid_sentence_caps:
-            known = word in lists.first_names or word in lists.places or person_cue or self._is_team([token])
+            known = (
+                word in lists.first_names
+                or word in lists.places
+                or person_cue
+                or self._is_team([token])
+                or self._unknown_subject(token)  # "Reuters has not verified"
+            )
             if not known:
                 return []
         if person_cue:
@@ -637,6 +650,17 @@ class _TextContext:
                 return True
         return False
 
+    def _unknown_subject(self, token: Token) -> bool:
+        """'Reuters has ...' opening a sentence: no English word, and a verb follows."""
+        word = token.text
+        if word.isupper() or "'" in word or "’" in word or self.lists.is_common_word(word):
+            return False  # "NOTE", "I'm", "Sales"
+        _, after = self._neighbours([token])
+        if not after or after[0].kind != "word" or not after[0].text.islower():
+            return False  # "Councillors in the town": a plural the word list lacks
+        following = after[0].text
+        return following in _AUXILIARIES or following.endswith("ed") or following in _SPEECH_VERBS
+
     def _after_article(self, token: Token) -> bool:
         """'the Belt and Road': a name after 'the' is not a person's."""
         position = self.index.get(id(token), 0)
@@ -645,10 +669,34 @@ class _TextContext:
     def _place_or_team(self, span: list[Token]) -> EntityType:
         """A city followed by a score is a club; countries stay places (national teams)."""
         surface = self._surface(span)
-        if (self._is_team(span) or self._plays(span)) and not self.lists.is_country(surface):
+        if (
+            self._is_team(span) or self._plays(span) or self._club_of_player(span)
+        ) and not self.lists.is_country(surface):
             self.teams.add(surface)
             return ORG
         return LOC
+
+    def _club_of_player(self, span: list[Token]) -> bool:
+        """'Enzo Scifo (Monaco) 2', 'Xavier Gravelaine (Marseille).': a town after a player is the club.
+
+        Only in a line with figures (scorers, results); "John Smith (London)" in prose stays a place.
+        """
+        before, after = self._neighbours(span)
+        numbers, _ = self.line_stats.get(span[-1].line, (0, 0))
+        return (
+            len(before) >= 2
+            and before[-1].text == "("
+            and before[-2].capitalised
+            and bool(after)
+            and after[0].text == ")"
+            and numbers >= 1
+        )
+
+    def _names_media(self, span: list[Token]) -> bool:
+        """'the official Xinhua news agency', 'the Izvestia daily': a name followed by what it is."""
+        _, after = self._neighbours(span)
+        words = [token.text for token in after[:2]]
+        return bool(words) and (words[0] in _MEDIA_NOUNS or (words[0] == "news" and words[1:] == ["agency"]))
 
     def _plays(self, span: list[Token]) -> bool:
         """'Leicestershire beat Somerset', 'Essex v Kent', 'Surrey captain': a place that plays is a club."""

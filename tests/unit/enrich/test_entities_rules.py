@@ -1,0 +1,67 @@
+"""Rules of the rule backend that generalise: clubs, agencies, sentence-initial names, datelines."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas.articles import EntityType
+from services.enrich.enrichers.entities import extract_entities
+from services.enrich.nlp.rules import RuleRecognizer
+from tests.unit.enrich.factories import article
+
+PER, ORG, LOC = EntityType.PERSON, EntityType.ORGANIZATION, EntityType.LOCATION
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleRecognizer:
+    return RuleRecognizer()
+
+
+def kinds(recognizer: RuleRecognizer, text: str) -> dict[str, EntityType]:
+    return {mention.text: mention.type for mention in recognizer.mentions(text)}
+
+
+def test_a_club_named_after_its_town_in_a_results_line_is_no_person(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "Results:\nGloria Bistrita 2 Zorbex Cluj 1\nOn Sunday Gloria Smith sang.")
+    assert found["Gloria Bistrita"] is ORG  # "Gloria" is a given name, but the club plays
+    assert found["Gloria Smith"] is PER
+
+
+def test_a_club_with_a_place_word_in_its_name_plays_in_a_results_line(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "Results:\nSwindon 1 Port Vale 1\nNotts County 2 Zorbex 0")
+    assert found["Port Vale"] is ORG
+    assert found["Notts County"] is ORG
+    assert kinds(rules, "Rain fell on the fields of Notts County on Sunday.")["Notts County"] is LOC
+
+
+def test_a_town_in_brackets_after_a_player_in_a_scorers_line_is_the_club(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "Lyon won at home.\nScorers: Enzo Scifo (Lyon) 2, Anto Drobnjak (Bastia) 1.")
+    assert found["Bastia"] is ORG and found["Anto Drobnjak"] is PER
+    assert kinds(rules, "The banker John Smith (London) spoke on Monday.")["London"] is LOC
+
+
+def test_a_name_followed_by_news_agency_or_newspaper_is_an_organisation(rules: RuleRecognizer) -> None:
+    # "Xinhua" is also a small town's name; the noun after it says what it is here
+    found = kinds(rules, "The official Xinhua news agency and the Velmore daily quoted him.")
+    assert found == {"Xinhua": ORG, "Velmore": ORG}
+    assert kinds(rules, "He told the Paris daily Le Monde.")["Paris"] is LOC  # a big city stays a place
+
+
+def test_a_newsroom_is_an_organisation(rules: RuleRecognizer) -> None:
+    assert kinds(rules, "-- Sydney Newsroom 61-2 9373-1800") == {"Sydney Newsroom": ORG}
+
+
+def test_an_unknown_name_opening_a_sentence_before_a_verb_is_kept(rules: RuleRecognizer) -> None:
+    assert kinds(rules, "The report came late. Zorbex has not verified the story.") == {"Zorbex": ORG}
+    # ordinary words, contractions and words in capitals opening a sentence are not names
+    assert kinds(rules, "Figures show higher sales. I'm sure. NOTE the date.") == {}
+
+
+def test_a_datelines_city_and_state_are_places_and_never_people_or_organisations() -> None:
+    story = article(
+        title="Races at York",
+        paragraphs=["YORK, England 1996-08-22 - Racing results from York on Thursday.", "More later."],
+    )
+    found = {entity.name: entity.type for entity in extract_entities(story, "rules")}
+    assert found.get("England") is LOC
+    assert found.get("York", LOC) is LOC and found.get("YORK", LOC) is LOC
