@@ -34,6 +34,8 @@ def quote_spans(body: str) -> list[Span]:
     open_mark: int | None = None
     segments: list[tuple[int, int]] = []
     segment_start = 0
+    # The open quote's text up to a paragraph break is a segment already; the next opening mark goes on.
+    carried_over = False
     paragraph_ends = [match.start() for match in re.finditer(r"\n\n", body)] + [len(body)]
     marks = [(match.start(), match.group()) for match in re.finditer(r"[\"“”]", body)]
     mark_index = 0
@@ -45,8 +47,9 @@ def quote_spans(body: str) -> list[Span]:
             if kind == "open":
                 if open_mark is None:
                     open_mark = position
-                else:  # re-opened without closing: the same quote goes on
+                elif not carried_over:  # re-opened without closing: the same quote goes on
                     segments.append((segment_start, _rstrip(body, segment_start, position)))
+                carried_over = False
                 segment_start = position + 1
             elif kind == "close" and open_mark is not None:
                 segments.append((segment_start, position))
@@ -54,6 +57,7 @@ def quote_spans(body: str) -> list[Span]:
                 open_mark, segments = None, []
         if open_mark is not None:
             segments.append((segment_start, _rstrip(body, segment_start, paragraph_end)))
+            carried_over = True
             following = paragraph_end + 2
             if not (following < len(body) and body[following] in '"“'):
                 spans.append(Span(tuple(segments), open_mark, None))

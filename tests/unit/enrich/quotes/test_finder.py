@@ -16,7 +16,10 @@ def test_a_multi_paragraph_quote_is_one_quote() -> None:
     found = find_quotes(body)
     assert len(found) == 1
     assert found[0].speaker is not None and found[0].speaker.name == "Mira Santos"
-    assert found[0].text.startswith("We trained") and found[0].text.endswith("for this title.")
+    assert (
+        found[0].text
+        == "We trained harder than anyone this winter. Every player deserves the credit for this title."
+    )
     assert '"' not in found[0].text
 
 

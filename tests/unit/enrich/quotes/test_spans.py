@@ -14,6 +14,13 @@ def test_reopened_quote_within_one_paragraph_is_one_quote() -> None:
     assert span_text(body, spans[0]) == "We have doubled the grant. We will double it again next year."
 
 
+def test_a_quote_over_paragraphs_reopens_each_paragraph_and_closes_once() -> None:
+    body = 'She said: "First part of it.\n\n"Second part of it."\n\nThe end.'
+    [span] = quote_spans(body)
+    assert len(span.segments) == 2 and span.close_mark is not None
+    assert span_text(body, span) == "First part of it. Second part of it."
+
+
 def test_an_unclosed_quote_ends_with_its_paragraph() -> None:
     body = 'He said: "We will not give up the fight for the harbour\n\nThe vote is on Monday.'
     [span] = quote_spans(body)
