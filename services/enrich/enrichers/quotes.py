@@ -19,7 +19,7 @@ def warm_up() -> None:
     given_names()
 
 
-@enricher("quotes", "1")
+@enricher("quotes", "2")
 def quotes(article: Article, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Direct quotes in the body, each with its speaker's canonical name when it can be resolved."""
     found = find_quotes(article.body, entities_of(fields), article.caption or "")
