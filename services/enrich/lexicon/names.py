@@ -25,7 +25,8 @@ PERSON_TITLES = word_set(
     vice deputy prime foreign defence defense interior finance economy trade health home state
     chief executive director leader father brother sister saint st rev reverend pastor
     counterpart commissioner inspector detective officer agent attorney lawyer councillor
-    president-elect dictator tsar czar assistant under ceo cfo coo
+    president-elect dictator tsar czar assistant under ceo cfo coo speaker patriarch trainer
+    secretary-general under-secretary undersecretary doctor administrator
     """
 )
 
@@ -37,7 +38,8 @@ STRONG_TITLES = word_set(
     cardinal archbishop rabbi imam ayatollah sheikh sheik emir sultan general gen colonel col
     lieutenant lt maj capt sgt admiral adm judge justice ambassador envoy spokesman spokeswoman
     professor prof coach striker midfielder defender goalkeeper batsman bowler skipper minister
-    secretary president-elect counterpart chairman chairwoman director ceo
+    secretary president-elect counterpart chairman chairwoman director ceo commissioner speaker
+    patriarch trainer secretary-general under-secretary undersecretary doctor bishop captain
     """
 )
 

@@ -46,6 +46,9 @@ IRREGULAR_DEMONYMS = word_set(
     Lebanese Belgian Belgians Argentine Argentines Caucasian Balkan Finnish Flemish Icelandic Peruvian
     Peruvians Malagasy Swazi Basotho Burmese Maltese Monegasque Luxembourgish Bahamian Emiratis
     Moslem Moslems Chechen Chechens Yugoslav Yugoslavs Lankan Lankans Salvadoran Zealander Zealanders Guinean
+    Frenchman Frenchmen Frenchwoman Englishman Englishmen Englishwoman Dutchman Dutchmen Dutchwoman
+    Scotsman Scotsmen Scotswoman Irishman Irishmen Irishwoman Welshman Welshmen Welshwoman Briton
+    Britons Spaniard Spaniards Swiss-born Kiwis Aussie Aussies Turk Turks Magyar Maronite Maronites
     """
 )
 
@@ -70,6 +73,7 @@ EXTRA_PLACES = frozenset(
     for name in word_set(
         """
         U.S. US USA U.S.A. America UK U.K. Britain Great_Britain England Scotland Wales Northern_Ireland
+        HK H.K. NZ N.Z.
         Ulster Holland Burma Ivory_Coast Czech_Republic Macedonia Zaire Soviet_Union USSR Yugoslavia
         Czechoslovakia East_Germany West_Germany East_Timor Vatican Palestine Gaza Gaza_Strip West_Bank
         Kosovo Taiwan Hong_Kong Macau Macao Tibet Xinjiang Chechnya Kurdistan Bosnia Herzegovina Congo

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from schemas.articles import EntityType
 from services.enrich.lexicon.entity_lists import Gazetteers, gazetteers
@@ -79,6 +80,14 @@ _ORGANISATION_NOUNS = word_set(
     conglomerate producer supplier distributor publisher studio label brand
     """
 )
+#: A score, a run total, a count in a standings table or a race time: "2", "67", "128-4", "1.",
+#: "1:54.342", never "1,234.5" or "3.4" (rows of financial tables).
+_SCORE = re.compile(r"^(?:\d{1,3}(?:-\d{1,3})?[.,]?|\d{1,2}:\d{2}(?:[.:]\d+)?)$")
+#: Links inside organisation names: "Securities and Exchange Commission", "Moody's Investors Service".
+_ORGANISATION_LINKS = frozenset({"and", "'s", "’s"})
+#: The minute of a goal ("Nilis 42nd") and the ways a batsman is out ("c Stewart b Mullally").
+_ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
+_DISMISSALS = frozenset({"b", "c", "lbw", "st", "c&b"})
 #: Verbs after a sentence's first word that make an unknown word its subject ("Reuters has").
 _AUXILIARIES = word_set("has have had is was are were will would could can may might did does do")
 _SPEECH_VERBS = word_set("said says reported reports told tells added announced denied")
@@ -350,6 +359,8 @@ class _TextContext:
             run = [token]
         elif token.kind == "word" and lower in ("and", "in") and _is_organisation_of(current):
             run = [token]  # "Organisation for Security and Cooperation in Europe"
+        elif self._links_organisation_name(line, position, current):
+            run = [token]  # "Securities and Exchange Commission", "Moody's Investors Service"
         elif token.kind == "word" and lower in _OF_WORDS and token.text.islower():
             head = current[-1].text.lower()
             if head in ORG_HEADS or head in LOC_HEADS or head in ORG_LAST_WORDS or head in STRONG_TITLES:
@@ -369,6 +380,36 @@ class _TextContext:
             return run
         return []
 
+    def _links_organisation_name(self, line: list[Token], position: int, current: list[Token]) -> bool:
+        """'and' or a possessive between a word and a name ending in an organisation word.
+
+        Only after one or two ordinary words or a name that is no place or given name, so that
+        "Britain's Labour Party" and "Ford and General Motors Corp" stay apart.
+        """
+        token = line[position]
+        if token.text not in _ORGANISATION_LINKS or len(current) > 2:
+            return False
+        lists = self.lists
+        if token.text == "and":
+            if not all(lists.is_common_word(word.text) for word in current) or any(
+                word.text in lists.surnames for word in current
+            ):
+                return False
+        elif any(
+            lists.is_place(word.text) or word.text in lists.first_names or word.text.lower() in ORG_LAST_WORDS
+            for word in current
+        ):
+            return False
+        following: list[Token] = []
+        for candidate in line[position + 1 : position + 5]:
+            if not (candidate.kind == "word" and candidate.text[:1].isupper()):
+                break
+            following.append(candidate)
+        if not following or following[-1].text.lower() not in ORG_LAST_WORDS:
+            return False
+        # "McDonald's Corp", "Moody's Investors Service"; not "Lebed's Security Council"
+        return token.text == "and" or len(following) == 1 or following[0].text.endswith("s")
+
     def _classify(self, span: list[Token]) -> list[Mention]:
         lists = self.lists
         surface = self._surface(span)
@@ -386,7 +427,12 @@ class _TextContext:
             and span[0].sentence_start  # mid-sentence "The Oval", "First Union" keep their first word
         ):
             span = span[1:]
-        if len(span) > 1 and span[0].sentence_start and self._opens_with_ordinary_word(span):
+        if (
+            len(span) > 1
+            and span[0].sentence_start
+            and self._opens_with_ordinary_word(span)
+            and not self._is_team(span)  # "Hansa Rostock 0 Hamburg 1", "St Pauli 4": the club's name
+        ):
             span = span[1:]  # "Rival Sony", "Shares of ...": an ordinary word capitalised by the sentence
         if span[-1].text.lower() in ORG_LAST_WORDS and len(span) > 1:
             return [self._mention(_strip_demonyms(span, lists, keep=True), ORG)]
@@ -455,8 +501,8 @@ class _TextContext:
         if lists.is_demonym(word) or (word.endswith("s") and lists.is_demonym(word[:-1])):
             return []
         if _ACRONYM.match(word):
-            if word.rstrip("s") in NON_ORG_ACRONYMS or word in NON_ORG_ACRONYMS:
-                return []
+            if word.rstrip("s") in NON_ORG_ACRONYMS or word in NON_ORG_ACRONYMS or word in _currency_codes():
+                return []  # "EPS", "BBB", "HUF": figures, ratings and currencies
             if len(word) > 3 and word.isalpha() and lists.is_common_word(word) and not lists.is_place(word):
                 return []  # "NOTE", "CAPS": a word in capitals, not an acronym
             if lists.is_place(word):
@@ -476,6 +522,7 @@ class _TextContext:
                 or word in lists.places
                 or person_cue
                 or self._is_team([token])
+                or self._scored([token])  # "(Nilis 42nd, ..."
                 or self._unknown_subject(token)  # "Reuters has not verified"
             )
             if not known:
@@ -486,6 +533,8 @@ class _TextContext:
             return [self._mention([token], ORG)]
         if word.lower() in ORG_LAST_WORDS or word.lower() in LOC_LAST_WORDS or word.lower() in PERSON_TITLES:
             return []
+        if self._scored([token]):
+            return [self._mention([token], PER)]
         if self._is_team([token]):
             return [self._mention([token], ORG)]
         if self._nationality_follows([token]):
@@ -537,6 +586,8 @@ class _TextContext:
     def _around_title(self, before: list[Token], after: list[Token], sports_role: bool) -> list[Mention]:
         found: list[Mention] = []
         before = _trim_connectors(_strip_demonyms(before, self.lists, keep=False))
+        while len(before) > 1 and self._is_portfolio_word(before[-1]):
+            before = before[:-1]  # "EU Farm Commissioner": the portfolio is no part of "EU"
         after = _trim_connectors(after)
         surface = self._surface(before) if before else ""
         if before and sports_role and self.lists.is_place(surface) and not self.lists.is_country(surface):
@@ -547,6 +598,15 @@ class _TextContext:
         if after:
             found.extend(self._classify_core(after, person_cue=True))
         return found
+
+    def _is_portfolio_word(self, token: Token) -> bool:
+        lower = token.text.lower()
+        return (
+            self.lists.is_common_word(token.text)
+            and lower not in ORG_LAST_WORDS
+            and token.text not in self.lists.surnames
+            and not self.lists.is_place(token.text)
+        )
 
     def _person_cue(self, span: list[Token]) -> bool:
         position = self.index.get(id(span[0]))
@@ -714,16 +774,45 @@ class _TextContext:
         following = self.tokens[end + 1]
         if following.kind != "number" or following.line != span[-1].line:
             return False
+        if not _SCORE.match(following.text) or self._scored(span):
+            return False  # "Sales 1,234.5": a row of figures, not a score
+            return False
         if any(token.text.lower() in self.lowercase_words or not token.text.isalpha() for token in span):
             return False  # "Net 1.2 3.4", "M1 5.5": rows of a financial table
         numbers, lowercase = self.line_stats.get(span[-1].line, (0, 0))
         return numbers >= 2 and lowercase <= 4
+
+    def _scored(self, span: list[Token]) -> bool:
+        """A player in a match report: 'Nilis 42nd', 'Baeron 64th min', 'c Stewart b Mullally 61'."""
+        first = self.index.get(id(span[0]))
+        end = self.index.get(id(span[-1]))
+        if first is None or end is None:
+            return False
+        previous = self.tokens[first - 1] if first > 0 else None
+        if previous is not None and previous.line == span[0].line and previous.text in _DISMISSALS:
+            return True  # cricket scorecards: caught (c), bowled (b), leg before (lbw), stumped (st)
+        if end + 2 >= len(self.tokens):
+            return False
+        number, suffix = self.tokens[end + 1], self.tokens[end + 2]
+        return (
+            number.kind == "number"
+            and number.end == suffix.start
+            and suffix.text.lower() in _ORDINAL_SUFFIXES
+        )
 
     def _surface(self, span: list[Token]) -> str:
         return self.text[span[0].start : span[-1].end]
 
     def _mention(self, span: list[Token], kind: EntityType) -> Mention:
         return Mention(span[0].start, span[-1].end, self._surface(span), kind)
+
+
+@cache
+def _currency_codes() -> frozenset[str]:
+    """ISO 4217 codes ('HUF', 'DEM' is gone): a currency in capitals is no organisation."""
+    import pycountry
+
+    return frozenset(currency.alpha_3 for currency in pycountry.currencies)
 
 
 def _is_organisation_of(span: list[Token]) -> bool:

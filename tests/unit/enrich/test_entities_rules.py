@@ -65,3 +65,54 @@ def test_a_datelines_city_and_state_are_places_and_never_people_or_organisations
     found = {entity.name: entity.type for entity in extract_entities(story, "rules")}
     assert found.get("England") is LOC
     assert found.get("York", LOC) is LOC and found.get("YORK", LOC) is LOC
+
+
+def test_goal_scorers_and_batsmen_in_match_reports_are_people(rules: RuleRecognizer) -> None:
+    text = (
+        "Ajax won again.\nZorbex 2 (Nilsen 42nd, Kovacs 67th) Velmoria 1\nIjaz Ahmed c Stewart b Mullally 61"
+    )
+    found = kinds(rules, text)
+    assert found["Nilsen"] is PER and found["Kovacs"] is PER
+    assert found["Mullally"] is PER and found["Stewart"] is PER
+    assert found["Zorbex"] is ORG and found["Velmoria"] is ORG
+
+
+def test_a_row_of_financial_figures_is_no_team(rules: RuleRecognizer) -> None:
+    text = "Results for the year, in millions.\nSales 1,234.5 1,111.2\nZorbex 2 Velmoria 1"
+    found = kinds(rules, text)
+    assert "Sales" not in found
+    assert found["Zorbex"] is ORG
+
+
+def test_a_club_whose_name_opens_with_an_ordinary_word_keeps_it_in_results(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "German results.\nHansa Rostock 0 Hamburg 1\nSt Pauli 4 Schalke 4")
+    assert found["Hansa Rostock"] is ORG and found["St Pauli"] is ORG
+    assert "Rostock" not in found and "Pauli" not in found
+
+
+def test_more_titles_and_nationality_nouns_before_a_name(rules: RuleRecognizer) -> None:
+    text = (
+        "On Monday EU Farm Commissioner Franz Fischler met Parliament Speaker Nabih Berri, "
+        "and Frenchman Cedric Pioline watched."
+    )
+    found = kinds(rules, text)
+    assert found["Franz Fischler"] is PER and found["Nabih Berri"] is PER and found["Cedric Pioline"] is PER
+    assert found["EU"] is ORG
+    assert not {"EU Farm", "Frenchman", "Frenchman Cedric Pioline"} & set(found)
+
+
+def test_currencies_ratings_and_figures_in_capitals_are_no_organisations(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "The bank sold HUF bonds rated BBB with EPS up, the Zorbex Bank said in HK.")
+    assert found == {"Zorbex Bank": ORG, "HK": LOC}
+
+
+def test_and_and_possessives_inside_organisation_names(rules: RuleRecognizer) -> None:
+    text = (
+        "The report went on Monday to the Securities and Exchange Commission, said analysts "
+        "at Moody's Investors Service, while Britain's Labour Party and Lebed's Security Council waited."
+    )
+    found = kinds(rules, text)
+    assert found["Securities and Exchange Commission"] is ORG
+    assert found["Moody's Investors Service"] is ORG
+    assert found["Labour Party"] is ORG and found["Britain"] is LOC
+    assert found["Security Council"] is ORG and "Lebed's Security Council" not in found
