@@ -67,6 +67,13 @@ _MATCH_WORDS = word_set(
     downed v v. vs vs.
     """
 )
+#: A place taking a plural verb is a side (British usage: "Marseille are seventh", "Essex have won").
+_PLURAL_VERBS = word_set("are were have")
+#: Nouns after a place that make it a club ("the Marseille club", "the Leeds soccer team").
+_TEAM_NOUNS = word_set("club team side squad outfit eleven")
+_SPORTS = word_set("soccer football rugby cricket baseball basketball hockey ice")
+#: Words before a place that make it a club ("champions Marseille", "visitors Leeds").
+_TEAM_TITLES = word_set("champions holders leaders hosts visitors newcomers runners-up")
 #: "the town of X" names a place.
 _PLACE_NOUNS = word_set("town city village province region state island capital port district county suburb")
 #: First words of place names ("Port Lenning", "Lake Chad", "Mount Kenya").
@@ -518,7 +525,7 @@ class _TextContext:
             return []  # "Sales rose", "Figures:" - an ordinary word opening a sentence or table row
         if token.sentence_start and word not in self.mid_sentence_caps:
             known = (
-                word in lists.first_names
+                (word in lists.first_names and not lists.is_common_word(word))  # not "Sales 12 11", "Will"
                 or word in lists.places
                 or person_cue
                 or self._is_team([token])
@@ -543,6 +550,8 @@ class _TextContext:
             return [self._mention([token], LOC)]
         if lists.is_common_word(word) and word not in lists.surnames and word not in lists.first_names:
             return []  # "the Test", "Golf", "Figures": a capitalised ordinary word says too little alone
+        if lists.is_common_word(word) and self._inside_longer_name(token):
+            return []  # "the Belt and Road project": a word of a name, not a name of its own
         if self._named_as_organisation([token]):
             return [self._mention([token], ORG)]
         if (word in lists.first_names or word in lists.surnames) and not self._after_article(token):
@@ -721,6 +730,13 @@ class _TextContext:
         following = after[0].text
         return following in _AUXILIARIES or following.endswith("ed") or following in _SPEECH_VERBS
 
+    def _inside_longer_name(self, token: Token) -> bool:
+        """'the Belt and Road', 'the Arts and Crafts': capitalised words joined by 'and' after 'the'."""
+        if not self._after_article(token):
+            return False
+        _, after = self._neighbours([token])
+        return len(after) >= 2 and after[0].text in ("and", "&") and after[1].capitalised
+
     def _after_article(self, token: Token) -> bool:
         """'the Belt and Road': a name after 'the' is not a person's."""
         position = self.index.get(id(token), 0)
@@ -761,9 +777,17 @@ class _TextContext:
     def _plays(self, span: list[Token]) -> bool:
         """'Leicestershire beat Somerset', 'Essex v Kent', 'Surrey captain': a place that plays is a club."""
         before, after = self._neighbours(span)
+        following = [token.text for token in after[:2]]
         return bool(
             (after and (after[0].text.lower() in _MATCH_WORDS or after[0].text in _SPORTS_ROLES))
-            or (before and before[-1].text.lower() in _MATCH_WORDS)
+            or (before and before[-1].text.lower() in _MATCH_WORDS | _TEAM_TITLES)
+            or (  # "Marseille are seventh": a side, not a town; "Tehran and Moscow have" is two places
+                following
+                and following[0] in _PLURAL_VERBS
+                and not (before and before[-1].text in ("and", "&", "of", ","))
+            )
+            or (following and following[0] in _TEAM_NOUNS)  # "the Marseille club"
+            or (len(following) == 2 and following[0] in _SPORTS and following[1] in _TEAM_NOUNS)
         )
 
     def _is_team(self, span: list[Token]) -> bool:

@@ -60,6 +60,7 @@ def test_seed_article_yields_the_leaders_the_bloc_and_the_summit_venue() -> None
     assert "Xi" in by_name["Xi Jinping"].aliases
     assert by_name["Vladimir Putin"].mentions >= 8 and by_name["Xi Jinping"].mentions >= 8
     assert not {"Russian", "Chinese", "Turkish", "Putin", "Xi", "SCO"} & set(kinds)
+    assert "Belt" not in kinds  # from "the Belt and Road project"
 
 
 def test_titles_split_a_place_from_the_person_after_them(rules: RuleRecognizer) -> None:

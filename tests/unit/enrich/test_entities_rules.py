@@ -116,3 +116,18 @@ def test_and_and_possessives_inside_organisation_names(rules: RuleRecognizer) ->
     assert found["Moody's Investors Service"] is ORG
     assert found["Labour Party"] is ORG and found["Britain"] is LOC
     assert found["Security Council"] is ORG and "Lebed's Security Council" not in found
+
+
+def test_a_word_of_a_longer_name_is_no_organisation_of_its_own(rules: RuleRecognizer) -> None:
+    text = "China grew its footprint through initiatives like the Belt and Road project, he said."
+    assert kinds(rules, text) == {"China": LOC}
+
+
+def test_a_place_that_takes_a_plural_verb_or_a_team_noun_is_a_side(rules: RuleRecognizer) -> None:
+    text = (
+        "Champions Zorbia drew again. Marseille are seventh in the league, while the Lyon club "
+        "sacked its coach. Talks in Tehran and Moscow have stalled, officials in Nice said."
+    )
+    found = kinds(rules, text)
+    assert found["Marseille"] is ORG and found["Lyon"] is ORG
+    assert found["Tehran"] is LOC and found["Moscow"] is LOC and found["Nice"] is LOC
