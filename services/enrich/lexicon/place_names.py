@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from services.enrich.lexicon.loader import word_set
 from services.enrich.lexicon.names import NEVER_NAMES
-from services.enrich.lexicon.words import FUNCTION_WORDS
+from services.enrich.lexicon.words import FUNCTION_WORDS, common_words
 
 #: Last words of place names ("Grace Road", "Persian Gulf", "Caspian Sea").
 LOC_LAST_WORDS = word_set(
@@ -140,6 +140,14 @@ def load_place_names() -> PlaceNames:
     places.update(state["name"] for state in cache.get_us_states().values())
     places.update(continent["name"] for continent in cache.get_continents().values())
     major_places = set(places)
+    # States, provinces, regions, departments and counties of every country ("Queensland", "Chiapas"),
+    # but not those named like ordinary words or points of the compass ("Centre", "Lakes", "North")
+    ordinary = common_words()
+    for subdivision in pycountry.subdivisions:
+        name = _ascii(subdivision.name.split(" [")[0].split(" (")[0])
+        singular = name[:-1] if name.endswith("s") else name
+        if "," not in name and _is_place_like(name) and not {name.lower(), singular.lower()} & ordinary:
+            places.add(name)
     for city in cache.get_cities().values():
         major = city["population"] >= MAJOR_CITY_POPULATION
         names = {city["name"], _ascii(city["name"])}

@@ -63,14 +63,26 @@ OTHER_LAST_WORDS = word_set(
 )
 
 
+#: Ordinary words newer than Webster's Second (1934) that news copy capitalises at a line's start.
+MODERN_WORDS = word_set(
+    """
+    fax email e-mail internet online website web software hardware halftime half-time quarterfinal
+    quarterfinals semifinal semifinals semi-final semi-finals playoff playoffs play-off play-offs
+    midfielder midfielders striker strikers goalkeeper goalkeepers organisers organizers newsroom
+    teleconference telecom telecoms smartphone laptop podcast update updates
+    """
+)
+
+
 @cache
 def common_words() -> frozenset[str]:
-    """Lower-case entries of Webster's Second (public domain) from ``english-words``; empty without it."""
+    """Lower-case entries of Webster's Second (public domain) from ``english-words`` and our
+    :data:`MODERN_WORDS`; only the latter without the package."""
     try:
         from english_words import get_english_words_set
     except ModuleNotFoundError:
         log.warning("the 'english-words' package is missing: no common-word list")
-        return frozenset()
-    return frozenset(
+        return MODERN_WORDS
+    return MODERN_WORDS | frozenset(
         word for word in get_english_words_set(["web2"], lower=False, alpha=True) if word.islower()
     )

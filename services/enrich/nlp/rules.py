@@ -67,6 +67,7 @@ _MATCH_WORDS = word_set(
     downed v v. vs vs.
     """
 )
+_COMPASS_POINTS = frozenset({"North", "South", "East", "West", "Western", "Eastern", "Northern", "Southern"})
 #: A place taking a plural verb is a side (British usage: "Marseille are seventh", "Essex have won").
 _PLURAL_VERBS = word_set("are were have")
 #: Nouns after a place that make it a club ("the Marseille club", "the Leeds soccer team").
@@ -323,6 +324,8 @@ class _TextContext:
             return token.text[:1].isupper()
         if not token.capitalised:
             return False
+        if token.kind == "word" and any(char.isdigit() for char in token.text):
+            return False  # "W145", "Q2", "H1": codes and periods end a name
         lower = token.text.lower()
         if token.sentence_start:
             if lower in FUNCTION_WORDS or lower in self.lowercase_words:
@@ -443,6 +446,8 @@ class _TextContext:
             span = span[1:]  # "Rival Sony", "Shares of ...": an ordinary word capitalised by the sentence
         if span[-1].text.lower() in ORG_LAST_WORDS and len(span) > 1:
             return [self._mention(_strip_demonyms(span, lists, keep=True), ORG)]
+        if self._is_nicknamed_team(span):
+            return [self._mention(span, ORG)]
         titled = self._split_at_titles(span)
         if titled is not None:
             return titled
@@ -450,6 +455,29 @@ class _TextContext:
         if not span:
             return []
         return self._classify_core(span, person_cue=self._person_cue(span))
+
+    def _is_nicknamed_team(self, span: list[Token]) -> bool:
+        """'New York Yankees', 'Atlanta Braves', 'Western Suburbs': a place or a point, a plural nickname."""
+        if len(span) < 2:
+            return False
+        last = span[-1].text
+        lower = last.lower()
+        head = self._surface(span[:-1])
+        return (
+            (self.lists.is_place(head) or head in _COMPASS_POINTS)
+            and not self.lists.is_country(head)
+            and (head not in self.lists.first_names or self.lists.is_common_word(last))  # not "David Millns"
+            and len(last) > 3
+            and last.endswith("s")
+            and not last.endswith("ss")
+            and not last.isupper()
+            and lower not in LOC_LAST_WORDS
+            and lower not in OTHER_LAST_WORDS
+            and lower not in ORG_LAST_WORDS
+            and not self.lists.is_demonym(last)
+            and not self.lists.is_place(last)
+            and last not in self.lists.surnames
+        )
 
     def _classify_core(self, span: list[Token], person_cue: bool) -> list[Mention]:
         lists = self.lists
@@ -479,6 +507,8 @@ class _TextContext:
             return []  # "W L PCT GB": column headings, codes
         if all(token.text.lower() in self.lowercase_words for token in span if token.kind == "word"):
             return []  # "Year Amount Coupon Yield": a table heading of ordinary words
+        if self._is_field_label(span) or self._is_row_label(span):
+            return []  # "Expected Sale Date: Aug 30", "Net Income 1,234.5 1,100.2"
         if self._named_as_organisation(span) or (self._is_team(span) and lists.is_place(span[-1].text)):
             return [self._mention(span, ORG)]  # "Gloria Bistrita 2 Dinamo 1": a club named after its town
         name_shaped = all(_looks_like_name_part(token) for token in span)
@@ -558,9 +588,34 @@ class _TextContext:
             return [self._mention([token], PER)]
         return [self._mention([token], ORG)]
 
+    def _is_field_label(self, span: list[Token]) -> bool:
+        """Ordinary words opening a line and followed by a colon: the label of a field, not a name."""
+        end = self.index.get(id(span[-1]))
+        if end is None or end + 1 >= len(self.tokens):
+            return False
+        return (
+            self._opens_line(span)
+            and self.tokens[end + 1].text == ":"
+            and all(self.lists.is_common_word(token.text) for token in span)
+        )
+
+    def _is_row_label(self, span: list[Token]) -> bool:
+        """Ordinary words labelling a row of figures ('Operating Income', 'Cash Equivalents'), no team."""
+        numbers, lowercase = self.line_stats.get(span[-1].line, (0, 0))
+        return (
+            numbers >= 2
+            and lowercase <= 4
+            and not self._is_team(span)
+            and not (len(span) > 1 and span[0].text in self.lists.first_names)  # "Barry Lane 68 70"
+            and all(self.lists.is_common_word(token.text) for token in span)
+            and not self.lists.is_place(self._surface(span))
+        )
+
     def _classify_hyphenated(self, token: Token) -> list[Mention]:
         """'Russia-China' -> two places; 'Bre-X' and 'Chester-le-Street' stay one name."""
         parts = token.text.split("-")
+        if all(part.lower() in _CALENDAR for part in parts):
+            return []  # "January-June", "Jan-April": a period
         offset = token.start
         pieces: list[Token] = []
         for part in parts:
@@ -804,7 +859,11 @@ class _TextContext:
         if any(token.text.lower() in self.lowercase_words or not token.text.isalpha() for token in span):
             return False  # "Net 1.2 3.4", "M1 5.5": rows of a financial table
         numbers, lowercase = self.line_stats.get(span[-1].line, (0, 0))
-        return numbers >= 2 and lowercase <= 4
+        return (numbers >= 2 and lowercase <= 4) or (lowercase == 0 and self._opens_line(span))  # "Kent 323"
+
+    def _opens_line(self, span: list[Token]) -> bool:
+        first = self.index.get(id(span[0]))
+        return first is not None and (first == 0 or self.tokens[first - 1].line != span[0].line)
 
     def _scored(self, span: list[Token]) -> bool:
         """A player in a match report: 'Nilis 42nd', 'Baeron 64th min', 'c Stewart b Mullally 61'."""

@@ -6,6 +6,7 @@ import pytest
 
 from schemas.articles import EntityType
 from services.enrich.enrichers.entities import extract_entities
+from services.enrich.lexicon.entity_lists import gazetteers
 from services.enrich.nlp.rules import RuleRecognizer
 from tests.unit.enrich.factories import article
 
@@ -131,3 +132,40 @@ def test_a_place_that_takes_a_plural_verb_or_a_team_noun_is_a_side(rules: RuleRe
     found = kinds(rules, text)
     assert found["Marseille"] is ORG and found["Lyon"] is ORG
     assert found["Tehran"] is LOC and found["Moscow"] is LOC and found["Nice"] is LOC
+
+
+def test_a_place_and_a_plural_nickname_make_a_team(rules: RuleRecognizer) -> None:
+    text = (
+        "On Sunday the New York Yankees lost while Western Suburbs won. "
+        "Kosovo Albanians protested and David Millns bowled."
+    )
+    found = kinds(rules, text)
+    assert found["New York Yankees"] is ORG and found["Western Suburbs"] is ORG
+    assert found.get("Kosovo Albanians") is not ORG  # a people, not a team
+    assert found["David Millns"] is PER
+
+
+def test_labels_of_fields_and_rows_periods_and_codes_are_no_names(rules: RuleRecognizer) -> None:
+    text = (
+        "The company reported results on Monday.\n"
+        "Expected Sale Date: Aug 30\n"
+        "Operating Income 1,234.5 1,100.2\n"
+        "Barry Lane 68 70 71\n"
+        "January-June sales rose, and Japan W145 Marubeni bought.\n"
+        "Halftime 1-0\n"
+        "Fax 44 171 542 6000"
+    )
+    found = kinds(rules, text)
+    assert found == {"Barry Lane": PER, "Japan": LOC, "Marubeni": ORG}
+
+
+def test_a_line_of_a_name_and_a_score_alone_is_a_team(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "Close of play scores on Friday.\nHampshire 81-7\nRain stopped play at Southampton.")
+    assert found["Hampshire"] is ORG
+
+
+def test_states_and_provinces_of_every_country_are_places_but_not_ordinary_words() -> None:
+    lists = gazetteers()
+    assert lists.is_place("Chiapas") and lists.is_place("Queensland") and lists.is_place("West Bengal")
+    # Nigeria's Plateau, Kenya's Coast, South Sudan's Lakes: ordinary words, left out
+    assert not lists.is_place("Plateau") and not lists.is_place("Coast") and not lists.is_place("Lakes")
