@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from schemas.articles import Entity, EntityType
 from services.enrich.lexicon.entity_lists import gazetteers
 from services.enrich.lexicon.names import PERSON_TITLES
+from services.enrich.lexicon.place_names import US_STATE_ABBREVIATIONS
 from services.enrich.lexicon.words import FUNCTION_WORDS
 from services.enrich.nlp.mentions import Mention
 
@@ -35,7 +36,10 @@ DemonymTest = Callable[[str], bool]
 
 _ACRONYM_AFTER = re.compile(r"\s*\(\s*((?:[A-Z][A-Za-z&]*\.?){1,8})\s*\)")
 _ENDS_WITH_INITIAL = re.compile(r"(?:^|[\s.])[A-Z]\.$")
-_ENDS_WITH_ABBREVIATION = re.compile(r"\b(?:Inc|Corp|Co|Ltd|Bros|Jr|Sr|St)\.$")
+_STATES = sorted(state.rstrip(".") for state in US_STATE_ABBREVIATIONS if "." not in state[:-1])
+_ENDS_WITH_ABBREVIATION = re.compile(
+    r"\b(?:Inc|Corp|Co|Ltd|Bros|Jr|Sr|St|" + "|".join(_STATES) + r")\.$"
+)  # "Calif." keeps its full stop
 _INITIALS = re.compile(r"^((?:[A-Z]\.\s?)+)\s*([A-Z][\w'’-]+)$")
 _ACRONYM_SKIPPED_WORDS = frozenset({"of", "and", "the", "for", "in", "on", "at", "&", "de", "la"})
 _MAX_NAME_CHARS = 300

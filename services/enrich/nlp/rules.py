@@ -99,6 +99,14 @@ _DISMISSALS = frozenset({"b", "c", "lbw", "st", "c&b"})
 #: Verbs after a sentence's first word that make an unknown word its subject ("Reuters has").
 _AUXILIARIES = word_set("has have had is was are were will would could can may might did does do")
 _SPEECH_VERBS = word_set("said says reported reports told tells added announced denied")
+#: Lower-case nouns right after a name that make it a place ("Stansted airport", "the Salang tunnel").
+_PLACE_KINDS = word_set(
+    """
+    airport airbase river valley mountains mountain island islands peninsula province region district
+    county village town township tunnel pass dam lake bay gulf strait straits canal coast desert
+    plateau basin oblast prefecture border crossing stadium racecourse circuit
+    """
+)
 #: Lower-case nouns right after a name that make it a newspaper or agency ("the Xinhua news agency").
 _MEDIA_NOUNS = word_set("agency newspaper daily weekly tabloid broadsheet magazine")
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "outside", "around", "across"})
@@ -425,6 +433,8 @@ class _TextContext:
         surface = self._surface(span)
         if self._names_media(span) and not lists.is_major_place(surface):
             return [self._mention(span, ORG)]
+        if self._names_place(span) and not lists.is_place(surface) and not self._is_team(span):
+            return [self._mention(span, LOC)]
         if lists.is_place(surface) and not (len(span) == 1 and span[0].kind == "initial"):
             return [self._mention(span, self._place_or_team(span))]
         if span[0].kind == "hyphenated" and len(span) == 1:
@@ -823,6 +833,11 @@ class _TextContext:
             and numbers >= 1
         )
 
+    def _names_place(self, span: list[Token]) -> bool:
+        """'Stansted airport', 'the Salang tunnel', 'Ravi river': a name followed by the kind of place."""
+        _, after = self._neighbours(span)
+        return bool(after) and after[0].text in _PLACE_KINDS
+
     def _names_media(self, span: list[Token]) -> bool:
         """'the official Xinhua news agency', 'the Izvestia daily': a name followed by what it is."""
         _, after = self._neighbours(span)
@@ -934,6 +949,8 @@ def _strip_demonyms(span: list[Token], lists: Gazetteers, keep: bool) -> list[To
         lists.is_demonym(span[position].text)
         or (span[position].text.lower() in FUNCTION_WORDS and not span[position].text.isupper())
     ):
+        if span[position].text == "The" and not span[position].sentence_start and position + 2 == len(span):
+            break  # "at The Oval", "in The Hague": a capital "The" inside a sentence belongs to the name
         position += 1
     return span[position:]
 

@@ -169,3 +169,22 @@ def test_states_and_provinces_of_every_country_are_places_but_not_ordinary_words
     assert lists.is_place("Chiapas") and lists.is_place("Queensland") and lists.is_place("West Bengal")
     # Nigeria's Plateau, Kenya's Coast, South Sudan's Lakes: ordinary words, left out
     assert not lists.is_place("Plateau") and not lists.is_place("Coast") and not lists.is_place("Lakes")
+
+
+def test_a_capital_the_inside_a_sentence_belongs_to_the_place(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "Pakistan batted on at The Oval on Saturday.")
+    assert found == {"Pakistan": LOC, "The Oval": LOC}
+
+
+def test_a_name_followed_by_the_kind_of_place_is_a_place(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "A spokesman for Zorbex airport said the Velmor tunnel was shut.")
+    assert found == {"Zorbex": LOC, "Velmor": LOC}
+
+
+def test_a_state_abbreviation_keeps_its_full_stop() -> None:
+    story = article(
+        title="Plant opens",
+        paragraphs=["The company opened a plant in Fresno, Calif., and one in Boulder, Colo."],
+    )
+    names = {entity.name for entity in extract_entities(story, "rules")}
+    assert {"Calif.", "Colo."} <= names
