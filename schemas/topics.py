@@ -1,8 +1,14 @@
-"""Topic names and their partitioning contract."""
+"""Topic names, their partitioning contract and their configs (retention, compaction)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+
+DAY_MS = 24 * 60 * 60 * 1000
+#: Articles can be large (the contract allows 2M characters of body): 16 MiB, like the producers.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -12,6 +18,9 @@ class Topics:
     Every event is keyed by the article id (bytes of the UTF-8 string) from ``articles.ingested``
     on, so all events about one article land in one partition and stay ordered. ``articles.raw``
     accepts unkeyed messages from outside publishers.
+
+    ``articles.ingested`` is the archive, the source of truth everything else can be rebuilt from:
+    compacted by key, it keeps the latest revision of every article forever (see :data:`TOPIC_CONFIGS`).
     """
 
     raw: str = "articles.raw"
@@ -24,3 +33,46 @@ class Topics:
 
 
 TOPICS = Topics()
+
+_WEEK = {"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)}
+
+#: Broker configs of each pipeline topic: the one definition that ``newswire topics create``, the
+#: services' start-up, ``make up``, compose (through ``newswire topics create``) and the Kubernetes
+#: KafkaTopic manifests (checked by tests/unit/test_k8s.py) all apply. An existing topic whose
+#: configs differ is altered in place, key by key, at start-up (``services.runtime.kafka.ensure_topics``).
+TOPIC_CONFIGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        # Submissions as publishers sent them: ingest's input, replayable for a week.
+        TOPICS.raw: MappingProxyType({**_WEEK, "max.message.bytes": str(MAX_MESSAGE_BYTES)}),
+        # The archive: one record per article id, its latest revision, kept forever. Compaction never
+        # touches the active segment; a day per segment lets superseded revisions go within a day or
+        # two instead of the default week. A record stays uncompacted for at least a day, so a live
+        # consumer (enrich) that is less than a day behind still sees every revision, and one that is
+        # further behind skips only revisions that a newer one of the same article replaced.
+        TOPICS.ingested: MappingProxyType(
+            {
+                "cleanup.policy": "compact",
+                "retention.ms": "-1",
+                "retention.bytes": "-1",
+                "min.compaction.lag.ms": str(DAY_MS),
+                "segment.ms": str(DAY_MS),
+                "max.message.bytes": str(MAX_MESSAGE_BYTES),
+            }
+        ),
+        # Derived from the archive by enrich: rebuilt by reprocessing, so a week is enough.
+        TOPICS.enriched: MappingProxyType({**_WEEK, "max.message.bytes": str(MAX_MESSAGE_BYTES)}),
+        # Dead letters wait a month for someone to look at (and replay) them.
+        TOPICS.dlq: MappingProxyType(
+            {
+                "cleanup.policy": "delete",
+                "retention.ms": str(30 * DAY_MS),
+                "max.message.bytes": str(MAX_MESSAGE_BYTES),
+            }
+        ),
+    }
+)
+
+
+def topic_configs(name: str) -> Mapping[str, str]:
+    """The broker configs ``name`` is created (and kept) with; empty for a topic not the pipeline's."""
+    return TOPIC_CONFIGS.get(name, MappingProxyType({}))

@@ -49,17 +49,22 @@ def create(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the topics as JSON.")] = False,
 ) -> None:
-    """Create the four pipeline topics if missing (existing topics keep their partitions)."""
+    """Create the four pipeline topics if missing, with their configs (schemas/topics.py).
+
+    Existing topics keep their partitions; configs that differ (e.g. an ``articles.ingested`` from
+    before it became the compacted archive) are altered in place and listed.
+    """
     from kafka.errors import KafkaError
 
     from services.cli.kafka_admin import describe_topics, existing_topics
-    from services.runtime.kafka import ensure_topics, pipeline_topics
+    from services.runtime.kafka import ensure_topic_configs, ensure_topics, pipeline_topics
 
     topic_settings = TopicSettings(partitions=partitions) if partitions is not None else TopicSettings()
     settings = state_of(ctx).kafka()
     wanted = pipeline_topics(topic_settings)
     try:
         existing_topics(settings)  # fails within seconds when the broker is not there
+        migrated = ensure_topic_configs(settings)
         ensure_topics(settings, wanted, replication_factor=topic_settings.replication_factor)
         topics = describe_topics(settings, list(wanted))
     except (KafkaError, OSError) as exc:
@@ -68,6 +73,9 @@ def create(
         out.print_json(_topics_json(topics))
         return
     out.print(_topics_table(topics))
+    for name, changes in migrated.items():
+        altered = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in changes.items())
+        out.print(f"[yellow]{name}: configs migrated in place:[/] {altered}")
     differing = [t.name for t in topics if t.partitions != topic_settings.partitions]
     if differing:
         out.print(

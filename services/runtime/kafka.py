@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import TopicPartition
 
@@ -104,26 +104,116 @@ def wait_for_broker(settings: KafkaSettings) -> None:
             delay = min(delay * 2, 5.0)
 
 
+#: Per topic, the configs an existing topic had that were changed: ``{topic: {key: (old, new)}}``.
+ConfigChanges = dict[str, dict[str, tuple[str | None, str]]]
+
+
 def ensure_topics(
-    settings: KafkaSettings, topics: Mapping[str, int], replication_factor: int = 1
+    settings: KafkaSettings,
+    topics: Mapping[str, int],
+    replication_factor: int = 1,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, int]:
     """Create missing topics with the given partition counts; return every topic's partition count.
 
-    Existing topics are left as they are (partitions are never silently changed).
+    Topics get their ``configs`` (by default the pipeline's, :data:`schemas.topics.TOPIC_CONFIGS`).
+    Existing topics keep their partitions (never silently changed), but a config that differs from
+    the wanted one is altered in place (see :func:`ensure_topic_configs`).
     """
+    wanted = _wanted_configs(topics, configs)
     return while_broker_restarts(
-        settings, "topics", lambda: _ensure_topics(settings, topics, replication_factor)
+        settings, "topics", lambda: _ensure_topics(settings, topics, replication_factor, wanted)
     )
 
 
+def ensure_topic_configs(
+    settings: KafkaSettings, configs: Mapping[str, Mapping[str, str]] | None = None
+) -> ConfigChanges:
+    """Alter the configs of existing topics that differ from ``configs`` (default: the pipeline's).
+
+    Only the differing keys are set, with IncrementalAlterConfigs: the topic's other dynamic
+    configs stay as they are (a plain AlterConfigs would reset every key it does not name).
+    Topics that do not exist are skipped. Returns what changed; each change is also logged.
+    """
+    from schemas.topics import TOPIC_CONFIGS
+
+    wanted = TOPIC_CONFIGS if configs is None else configs
+
+    def align() -> ConfigChanges:
+        admin = KafkaAdminClient(**settings.client_config(), client_id="newswire-topics")
+        try:
+            existing = set(admin.list_topics())
+            return _align_configs(admin, {name: c for name, c in wanted.items() if name in existing and c})
+        finally:
+            admin.close()
+
+    return while_broker_restarts(settings, "topic configs", align)
+
+
+def _wanted_configs(
+    topics: Mapping[str, int], configs: Mapping[str, Mapping[str, str]] | None
+) -> dict[str, dict[str, str]]:
+    from schemas.topics import topic_configs
+
+    if configs is None:
+        return {name: dict(topic_configs(name)) for name in topics}
+    return {name: dict(configs.get(name) or {}) for name in topics}
+
+
+def _align_configs(admin: KafkaAdminClient, wanted: Mapping[str, Mapping[str, str]]) -> ConfigChanges:
+    if not wanted:
+        return {}
+    names = list(wanted)
+    described = admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name) for name in names], config_filter="all"
+    )
+    current = described.get("topic", {})
+    changes: ConfigChanges = {}
+    for name in names:
+        values = {key: entry.get("value") for key, entry in (current.get(name) or {}).items()}
+        differing = {
+            key: (values.get(key), value) for key, value in wanted[name].items() if values.get(key) != value
+        }
+        if differing:
+            changes[name] = differing
+    if not changes:
+        return changes
+    results = admin.alter_configs(
+        [
+            ConfigResource(
+                ConfigResourceType.TOPIC, name, configs={key: new for key, (_, new) in diff.items()}
+            )
+            for name, diff in changes.items()
+        ],
+        incremental=True,
+    )
+    failed = {name: result for name, result in results.get("topic", {}).items() if result != "OK"}
+    if failed:
+        raise KafkaError(f"altering topic configs failed: {failed}")
+    for name, diff in changes.items():
+        log.warning(
+            "topic configs migrated in place",
+            extra={"topic": name, "changes": {key: f"{old} -> {new}" for key, (old, new) in diff.items()}},
+        )
+    return changes
+
+
 def _ensure_topics(
-    settings: KafkaSettings, topics: Mapping[str, int], replication_factor: int
+    settings: KafkaSettings,
+    topics: Mapping[str, int],
+    replication_factor: int,
+    configs: Mapping[str, Mapping[str, str]],
 ) -> dict[str, int]:
     admin = KafkaAdminClient(**settings.client_config(), client_id="newswire-topics")
     try:
         existing = set(admin.list_topics())
         missing = [
-            NewTopic(name=name, num_partitions=partitions, replication_factor=replication_factor)
+            NewTopic(
+                name=name,
+                num_partitions=partitions,
+                replication_factor=replication_factor,
+                topic_configs=dict(configs.get(name) or {}),
+            )
             for name, partitions in topics.items()
             if name not in existing
         ]
@@ -132,6 +222,7 @@ def _ensure_topics(
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing, validate_only=False)
             log.info("created topics", extra={"topics": [t.name for t in missing]})
+        _align_configs(admin, {name: c for name, c in configs.items() if name in existing and c})
         # A just-created topic can take a moment to appear in the metadata of every broker.
         deadline = time.monotonic() + settings.startup_timeout_s
         while True:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -184,7 +184,12 @@ _BUILDERS: tuple[Builder, ...] = (
     lambda: BadEvent("updated_far_future", _article(updated_at="9999-12-31T23:59:59Z"), "implausible_date"),
     # -- malformed internal events --------------------------------------------------------------------
     lambda: BadEvent(
-        "ingested_not_json", b"\x00garbage", "invalid_json", stage="enrich", topic=TOPICS.ingested
+        "ingested_not_json",
+        b"\x00garbage",
+        "invalid_json",
+        stage="enrich",
+        topic=TOPICS.ingested,
+        key=b"ingested-not-json",  # the compacted articles.ingested refuses unkeyed records
     ),
     lambda: BadEvent(
         "ingested_unknown_schema_major",
@@ -192,6 +197,7 @@ _BUILDERS: tuple[Builder, ...] = (
         "unsupported_schema_version",
         stage="enrich",
         topic=TOPICS.ingested,
+        key=b"ingested-unknown-schema-major",
     ),
     lambda: BadEvent(
         "ingested_missing_article",
@@ -199,6 +205,7 @@ _BUILDERS: tuple[Builder, ...] = (
         "validation_failed",
         stage="enrich",
         topic=TOPICS.ingested,
+        key=b"ingested-missing-article",
     ),
     lambda: BadEvent(
         "enriched_unknown_schema_major",
@@ -385,7 +392,7 @@ def hostile_records(topic: str, run_id: str) -> list[HostileRecord]:
     else:
         largest = _article(title=f"Largest {run_id}", body="\n\n".join(big_paragraphs))
         largest_reason = "too_large"
-    return [
+    records = [
         HostileRecord("tombstone", topic, None, key=f"tombstone-{run_id}".encode(), reason=empty_reason),
         HostileRecord("null_key", topic, null_key_value, key=None, headers=json_type, article_id=null_key_id),
         HostileRecord(
@@ -499,4 +506,13 @@ def hostile_records(topic: str, run_id: str) -> list[HostileRecord]:
             reason=largest_reason,
             article_id=ident("largest_valid_event") if largest_reason is None else None,
         ),
+    ]
+    if topic != TOPICS.ingested:
+        return records
+    # articles.ingested is compacted: the broker itself refuses records without a key there
+    # (tests/integration/test_archive.py), so nothing unkeyed reaches enrich. The rest are keyed.
+    return [
+        record if record.key is not None else replace(record, key=f"{record.kind}-{run_id}".encode())
+        for record in records
+        if record.kind != "null_key"
     ]

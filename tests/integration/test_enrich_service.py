@@ -224,7 +224,8 @@ def test_enrich_service_enriches_dead_letters_stops_on_sigterm_and_resumes_witho
             orjson.dumps(first.model_dump(mode="json")),
             [(TRACE_HEADER, first.trace_id.encode())],
         ),
-        (None, garbage, [(TRACE_HEADER, garbage_trace.encode())]),
+        # Keyed: articles.ingested is compacted, and the broker refuses unkeyed records there.
+        (f"garbage-{run}".encode(), garbage, [(TRACE_HEADER, garbage_trace.encode())]),
     )
 
     service = start_enrich(app_id)

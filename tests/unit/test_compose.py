@@ -510,6 +510,16 @@ def test_init_creates_topics_and_the_index() -> None:
     assert partitions == environment("init")["NEWSWIRE_TOPICS_PARTITIONS"]
 
 
+def test_topics_get_their_configs_only_from_newswire_topics_create() -> None:
+    # `newswire topics create` applies schemas/topics.py's TOPIC_CONFIGS (and migrates existing
+    # topics): a topic made by Kafka's own tools, or configs set on the broker, would bypass it.
+    text = compose_text()
+    assert "kafka-topics" not in text and "kafka-configs" not in text
+    broker_env = environment("kafka")
+    for key in ("CLEANUP_POLICY", "RETENTION", "SEGMENT", "COMPACTION"):
+        assert not [name for name in broker_env if key in name], f"broker-wide {key} in compose"
+
+
 def test_app_dockerfile() -> None:
     instructions = dockerfile_instructions(APP_DOCKERFILE)
     assert instructions[0] == ("FROM", "python:3.11-slim")

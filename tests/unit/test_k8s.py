@@ -16,7 +16,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from schemas.topics import TOPICS
+from schemas.topics import TOPIC_CONFIGS, TOPICS
 from services.runtime.metrics import HEALTH_PATHS
 from tests.unit.test_compose import module_exists, real_setting_names, settings_under
 
@@ -203,6 +203,27 @@ def test_strimzi_topics_are_the_pipeline_topics_with_the_configured_partitions()
         cluster = doc["metadata"]["labels"]["strimzi.io/cluster"]
         assert bootstrap_host.startswith(f"{cluster}-kafka-bootstrap"), "services connect to another cluster"
         assert int(doc["spec"]["config"]["max.message.bytes"]) >= 16 * 1024 * 1024
+
+
+#: Topic configs a cluster may add to schemas/topics.py's: they depend on its replica count.
+CLUSTER_TOPIC_CONFIGS = {"min.insync.replicas"}
+
+
+@pytest.mark.parametrize("topic", TOPICS.all())
+def test_strimzi_topic_configs_are_the_schema_definition(topic: str) -> None:
+    (doc,) = [doc for doc in of_kind("KafkaTopic") if doc["spec"]["topicName"] == topic]
+    manifest = {key: str(value) for key, value in doc["spec"]["config"].items()}
+    wanted = dict(TOPIC_CONFIGS[topic])
+    assert {key: manifest.get(key) for key in wanted} == wanted
+    assert set(manifest) - set(wanted) <= CLUSTER_TOPIC_CONFIGS
+    assert int(manifest["min.insync.replicas"]) < doc["spec"]["replicas"], "one broker down stops writes"
+
+
+def test_the_archive_topic_is_compacted_and_kept_forever() -> None:
+    archive = TOPIC_CONFIGS[TOPICS.ingested]
+    assert archive["cleanup.policy"] == "compact"
+    assert archive["retention.ms"] == "-1"
+    assert int(archive["min.compaction.lag.ms"]) > 0, "live consumers would race the log cleaner"
 
 
 def test_eck_elasticsearch_is_the_stack_version_and_the_configured_url() -> None:
