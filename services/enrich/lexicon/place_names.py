@@ -73,7 +73,8 @@ EXTRA_PLACES = frozenset(
     for name in word_set(
         """
         U.S. US USA U.S.A. America UK U.K. Britain Great_Britain England Scotland Wales Northern_Ireland
-        HK H.K. NZ N.Z.
+        HK H.K. NZ N.Z. Alps Andes Rockies Pyrenees Himalayas Carpathians Dolomites Appalachians Prairies
+        Midlands Highlands Everglades
         Ulster Holland Burma Ivory_Coast Czech_Republic Macedonia Zaire Soviet_Union USSR Yugoslavia
         Czechoslovakia East_Germany West_Germany East_Timor Vatican Palestine Gaza Gaza_Strip West_Bank
         Kosovo Taiwan Hong_Kong Macau Macao Tibet Xinjiang Chechnya Kurdistan Bosnia Herzegovina Congo

@@ -68,6 +68,14 @@ _MATCH_WORDS = word_set(
     """
 )
 _COMPASS_POINTS = frozenset({"North", "South", "East", "West", "Western", "Eastern", "Northern", "Southern"})
+_SPORTS_WORDS = word_set(
+    """
+    goal goals scored scorer scorers striker midfielder defender goalkeeper league cup season coach
+    championship tournament innings wicket wickets batting bowled homer inning pitcher penalty
+    halftime half-time unbeaten standings playoff playoffs semifinal quarterfinal fixture fixtures
+    relegation promoted soccer football cricket rugby baseball basketball hockey
+    """
+)
 #: A place taking a plural verb is a side (British usage: "Marseille are seventh", "Essex have won").
 _PLURAL_VERBS = word_set("are were have")
 #: Nouns after a place that make it a club ("the Marseille club", "the Leeds soccer team").
@@ -110,7 +118,9 @@ _PLACE_KINDS = word_set(
 #: Lower-case nouns right after a name that make it a newspaper or agency ("the Xinhua news agency").
 _MEDIA_NOUNS = word_set("agency newspaper daily weekly tabloid broadsheet magazine")
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "outside", "around", "across"})
-_SINGLE_ORG_WORDS = word_set("parliament congress senate cabinet bundestag knesset duma")
+_SINGLE_ORG_WORDS = word_set(
+    "parliament congress senate cabinet bundestag knesset duma commission treasury navy army"
+)
 
 
 @dataclass(slots=True)
@@ -270,6 +280,8 @@ class _TextContext:
             token.text for token in tokens if token.kind == "word" and token.text.islower()
         }
         self.teams: set[str] = set()
+        #: A sports story (three or more distinct sports words): its towns that play are clubs.
+        self.sports = len({token.text.lower() for token in tokens} & _SPORTS_WORDS) >= 3
         self.line_stats: dict[int, tuple[int, int]] = {}  # line -> (numbers, long lower-case words)
         for token in tokens:
             numbers, lowercase = self.line_stats.get(token.line, (0, 0))
@@ -523,7 +535,18 @@ class _TextContext:
             return [self._mention(span, ORG)]  # "Gloria Bistrita 2 Dinamo 1": a club named after its town
         name_shaped = all(_looks_like_name_part(token) for token in span)
         starts_with_place = len(span) > 2 and lists.is_place(self._surface(span[:2]))  # "Hong Kong Financial"
-        if first in lists.first_names and len(span) <= 4 and name_shaped and not starts_with_place:
+        ends_with_city = (
+            self.sports and lists.is_major_place(span[-1].text) and span[-1].text not in lists.surnames
+        )
+        if (
+            first in lists.first_names
+            and len(span) <= 4
+            and name_shaped
+            and not starts_with_place
+            and not (
+                ends_with_city  # "Legia Warsaw", "Levski Sofia": a club; "Denzel Washington" stays a person
+            )
+        ):
             return [self._mention(span, PER)]
         if self._is_team(span):
             return [self._mention(span, ORG)]
@@ -588,6 +611,8 @@ class _TextContext:
             return [self._mention([token], ORG)]  # "Benetton (Italy) 92": a club; people get full names
         if self._place_context([token]):
             return [self._mention([token], LOC)]
+        if self._is_plural_nickname(token):
+            return [self._mention([token], ORG)]  # "the Orioles", "the Springboks": a team or a band
         if lists.is_common_word(word) and word not in lists.surnames and word not in lists.first_names:
             return []  # "the Test", "Golf", "Figures": a capitalised ordinary word says too little alone
         if lists.is_common_word(word) and self._inside_longer_name(token):
@@ -795,6 +820,24 @@ class _TextContext:
         following = after[0].text
         return following in _AUXILIARIES or following.endswith("ed") or following in _SPEECH_VERBS
 
+    def _is_plural_nickname(self, token: Token) -> bool:
+        """'the Orioles', 'the Springboks': a capitalised plural inside a sentence after 'the'."""
+        word = token.text
+        return (
+            not token.sentence_start
+            and self._after_article(token)
+            and len(word) > 4
+            and word.endswith("s")
+            and not word.endswith(("ss", "ics"))
+            and not word.isupper()
+            and not self.lists.is_demonym(word)
+            and not self.lists.is_place(word)
+            and word.lower() not in ORG_LAST_WORDS
+            and word.lower() not in OTHER_LAST_WORDS
+            and word.lower() not in LOC_LAST_WORDS
+            and word.lower() not in PERSON_TITLES
+        )
+
     def _inside_longer_name(self, token: Token) -> bool:
         """'the Belt and Road', 'the Arts and Crafts': capitalised words joined by 'and' after 'the'."""
         if not self._after_article(token):
@@ -811,11 +854,20 @@ class _TextContext:
         """A city followed by a score is a club; countries stay places (national teams)."""
         surface = self._surface(span)
         if (
-            self._is_team(span) or self._plays(span) or self._club_of_player(span)
+            self._is_team(span) or self._plays(span) or self._club_of_player(span) or self._sports_side(span)
         ) and not self.lists.is_country(surface):
             self.teams.add(surface)
             return ORG
         return LOC
+
+    def _sports_side(self, span: list[Token]) -> bool:
+        """In a sports story a town is a club unless the story is in, at or from it (a venue)."""
+        surface = self._surface(span)
+        if not self.sports or surface.isupper():
+            return False  # "BONN 1996-08-22": the dateline is where the story was filed
+        before, _ = self._neighbours(span)
+        venue_words = _PLACE_PREPOSITIONS | {"from", "to", "of", "the", ","}
+        return not before or before[-1].text.lower() not in venue_words
 
     def _club_of_player(self, span: list[Token]) -> bool:
         """'Enzo Scifo (Monaco) 2', 'Xavier Gravelaine (Marseille).': a town after a player is the club.

@@ -188,3 +188,25 @@ def test_a_state_abbreviation_keeps_its_full_stop() -> None:
     )
     names = {entity.name for entity in extract_entities(story, "rules")}
     assert {"Calif.", "Colo."} <= names
+
+
+def test_a_capitalised_plural_after_the_is_a_team_and_some_bodies_stand_alone(rules: RuleRecognizer) -> None:
+    text = "The Orioles beat the Zorbers on Monday, and the Commission and the Treasury met in the Alps."
+    found = kinds(rules, text)
+    assert found["Zorbers"] is ORG
+    assert found["Commission"] is ORG and found["Treasury"] is ORG
+    assert found["Alps"] is LOC
+
+
+def test_in_a_sports_story_a_town_is_a_club_unless_it_is_the_venue(rules: RuleRecognizer) -> None:
+    text = (
+        "LISBON 1996-08-22\n"
+        "Benfica scored twice in the second half to beat a tired Setubal side, while "
+        "Legia Warsaw kept their unbeaten league record in Lisbon. The striker's goals came "
+        "after a penalty, and the coach praised the season's start."
+    )
+    found = kinds(rules, text)
+    assert found["Benfica"] is ORG and found["Setubal"] is ORG and found["Legia Warsaw"] is ORG
+    assert found["Lisbon"] is LOC and found["LISBON"] is LOC
+    # the same towns in a story about something else stay places
+    assert kinds(rules, "Setubal and Benfica residents voted on Monday.")["Setubal"] is LOC
