@@ -10,6 +10,7 @@ process's state, restarts, last exit and last error line.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,7 +20,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from schemas.search_index import ALIAS
+from schemas.search_index import ALIAS, LineageCounts, lineage_aggregations, lineage_counts
 from schemas.topics import TOPICS
 from services.cli.state import fail, out, state_of
 
@@ -83,11 +84,32 @@ class DeadLetterCount:
 
 
 @dataclass
+class EnricherVersionCount:
+    """Indexed documents one version of an enricher made."""
+
+    enricher: str
+    version: str
+    documents: int
+    current: bool | None  # the version of the code here; None: the code has no such enricher
+
+
+@dataclass
 class IndexStatus:
     alias: str
     documents: int | None = None
     last_indexed_at: str | None = None
     error: str | None = None
+    enricher_versions: list[EnricherVersionCount] = field(default_factory=list)
+    #: Documents carrying every current enricher version, and those indexed before the lineage
+    #: field existed (their versions are unknown here); the rest is what ``--stale`` re-enriches.
+    up_to_date: int | None = None
+    without_lineage: int | None = None
+
+    @property
+    def stale(self) -> int | None:
+        if self.documents is None or self.up_to_date is None:
+            return None
+        return max(0, self.documents - self.up_to_date - (self.without_lineage or 0))
 
 
 @dataclass
@@ -109,7 +131,9 @@ class PipelineStatus:
     search: SearchStatus | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        found["index"]["stale"] = self.index.stale
+        return found
 
 
 def stage_settings() -> dict[str, tuple[str, str]]:
@@ -251,27 +275,51 @@ def count_dead_letters(consumer: KafkaConsumer, last: int) -> tuple[list[DeadLet
     return rows, scanned
 
 
-def index_status(es: Any, since: datetime) -> tuple[IndexStatus, int | None]:
-    """The alias's document count and last indexed time, and how many were indexed since ``since``."""
+def current_enricher_versions() -> dict[str, str]:
+    """Enricher name -> version of the code here: what a document enriched now would carry."""
+    from services.enrich.dedup import LINEAGE
+    from services.enrich.pipeline import ENRICHERS
+
+    return {step.name: step.version for step in ENRICHERS} | {LINEAGE.name: LINEAGE.version}
+
+
+def enricher_version_rows(counts: LineageCounts, current: Mapping[str, str]) -> list[EnricherVersionCount]:
+    """One row per enricher version in the index, by enricher, then most documents first."""
+    rows = [
+        EnricherVersionCount(name, version, documents, current[name] == version if name in current else None)
+        for (name, version), documents in counts.versions.items()
+    ]
+    return sorted(rows, key=lambda row: (row.enricher, -row.documents, row.version))
+
+
+def index_status(es: Any, since: datetime, alias: str = ALIAS) -> tuple[IndexStatus, int | None]:
+    """The alias's document count, last indexed time and enricher versions, and how many documents
+    were indexed since ``since``."""
     from elasticsearch import ApiError, TransportError
 
-    status = IndexStatus(ALIAS)
+    status = IndexStatus(alias)
+    current = current_enricher_versions()
     try:
         response = es.search(
-            index=ALIAS,
+            index=alias,
             size=0,
             track_total_hits=True,
             aggs={
                 "last_indexed": {"max": {"field": "indexed_at"}},
                 "recent": {"filter": {"range": {"indexed_at": {"gte": since.isoformat()}}}},
+                **lineage_aggregations(current),
             },
         )
     except (ApiError, TransportError) as exc:
         status.error = str(getattr(exc, "message", exc))
         return status, None
+    aggregations = response["aggregations"]
     status.documents = response["hits"]["total"]["value"]
-    status.last_indexed_at = response["aggregations"]["last_indexed"].get("value_as_string")
-    return status, response["aggregations"]["recent"]["doc_count"]
+    status.last_indexed_at = aggregations["last_indexed"].get("value_as_string")
+    counts = lineage_counts(aggregations)
+    status.enricher_versions = enricher_version_rows(counts, current)
+    status.up_to_date, status.without_lineage = counts.up_to_date, counts.without_lineage
+    return status, aggregations["recent"]["doc_count"]
 
 
 def collect_status(
@@ -430,8 +478,43 @@ def print_status(status: PipelineStatus) -> None:
         out.print(
             f"index {index.alias}: {index.documents} documents, last indexed {_ago(index.last_indexed_at)}"
         )
+        print_enrichment(index)
     if status.search is not None:
         print_search(status.search)
+
+
+def enrichment_summary(index: IndexStatus) -> str:
+    """One line: documents with the current enrichment, stale ones, and those of unknown lineage."""
+    if index.up_to_date is None:
+        return ""
+    stale = index.stale or 0
+    parts = [f"[green]{index.up_to_date} up to date[/]"]
+    parts.append(f"[yellow]{stale} stale[/] (newswire reprocess --stale)" if stale else "0 stale")
+    if index.without_lineage:
+        parts.append(f"{index.without_lineage} indexed before lineage was indexed (versions unknown)")
+    return "enrichment: " + ", ".join(parts)
+
+
+def enricher_versions_table(rows: list[EnricherVersionCount], current: Mapping[str, str]) -> Table:
+    table = Table("enricher", "version", "documents", "", box=None, pad_edge=False)
+    for row in rows:
+        if row.current:
+            verdict = "[green]current[/]"
+        elif row.current is None:
+            verdict = "[dim]not in this code[/]"
+        else:
+            verdict = f"[yellow]stale[/] (current: {escape(current[row.enricher])})"
+        table.add_row(escape(row.enricher), escape(row.version), str(row.documents), verdict)
+    return table
+
+
+def print_enrichment(index: IndexStatus) -> None:
+    """Which enricher versions made the indexed documents: what a reprocess would change."""
+    summary = enrichment_summary(index)
+    if summary:
+        out.print(summary)
+    if index.enricher_versions:
+        out.print(enricher_versions_table(index.enricher_versions, current_enricher_versions()))
 
 
 def print_search(search: SearchStatus) -> None:
@@ -456,7 +539,8 @@ def status(
     ] = 100_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
-    """Per stage: lag, rates, readiness, restarts; dead letters by reason; the index's size and freshness."""
+    """Per stage: lag, rates, readiness, restarts; dead letters by reason; the index's size, freshness
+    and enricher versions (how many documents are stale)."""
     from elasticsearch import Elasticsearch
     from kafka.errors import KafkaError
 

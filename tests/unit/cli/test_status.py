@@ -94,3 +94,38 @@ def test_the_search_service_shows_its_address_readiness_and_process(monkeypatch:
     assert line.startswith("search http://127.0.0.1:8080/: not ready: 'articles' does not exist")
     assert "process restarting, 2 restarts" in line
     assert "search: exit 1" in text and "last error: address already in use" in text
+
+
+def test_enricher_versions_show_which_are_stale_and_how_many_documents_a_reprocess_would_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from schemas.search_index import LineageCounts
+    from services.cli import status as status_module
+
+    current = {"entities": "2", "places": "3"}
+    monkeypatch.setattr(status_module, "current_enricher_versions", lambda: current)
+    counts = LineageCounts(
+        versions={("entities", "2"): 70, ("entities", "1"): 30, ("places", "3"): 100, ("hostile", "1"): 2},
+        without_lineage=5,
+        up_to_date=68,
+    )
+    rows = status_module.enricher_version_rows(counts, current)
+    assert [(row.enricher, row.version, row.current) for row in rows] == [
+        ("entities", "2", True),
+        ("entities", "1", False),
+        ("hostile", "1", None),
+        ("places", "3", True),
+    ]
+    index = status_module.IndexStatus(
+        "articles", documents=105, enricher_versions=rows, up_to_date=68, without_lineage=5
+    )
+    assert index.stale == 32
+    text = screen(PipelineStatus(window_s=300, index=index), monkeypatch)
+    assert (
+        "enrichment: 68 up to date, 32 stale (newswire reprocess --stale), 5 indexed before lineage" in text
+    )
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert "entities 1 30 stale (current: 2)" in lines
+    assert "hostile 1 2 not in this code" in lines
+    assert "places 3 100 current" in lines
+    assert PipelineStatus(window_s=300, index=index).as_json()["index"]["stale"] == 32
