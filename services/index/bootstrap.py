@@ -15,9 +15,13 @@ from elasticsearch import (
 )
 
 from schemas.search_index import ALIAS, INDEX, TEMPLATE_NAME, index_template
+from services.index.mapping_changes import MappingComparison, compare_index
 from services.runtime.settings import ElasticsearchSettings
 
 log = logging.getLogger(__name__)
+#: The alias a reprocess run puts on the index version it builds (the index service's
+#: NEWSWIRE_INDEX_NEXT_ALIAS): while it exists, a mapping conflict does not stop the live service.
+NEXT_ALIAS = f"{ALIAS}-next"
 
 
 def make_client(settings: ElasticsearchSettings) -> Elasticsearch:
@@ -74,11 +78,18 @@ def ensure_index_when_ready(settings: ElasticsearchSettings, es: Elasticsearch) 
             time.sleep(1.0)
 
 
-def ensure_index(es: Elasticsearch) -> None:
-    """Install the index template and create the index behind the alias if it is missing.
+class MappingConflict(RuntimeError):
+    """The template changed a field (or analysis) in a way the live index cannot take in place."""
+
+
+def ensure_index(es: Elasticsearch, next_alias: str = NEXT_ALIAS) -> None:
+    """Install the index template, create the index behind the alias if there is none, and bring the
+    live index's mapping up to date.
 
     The template is always put so that a changed template rolls out on deploy (it applies to
-    indices created afterwards). Safe to run from several instances at once.
+    indices created afterwards). Safe to run from several instances at once. A template change
+    the live index cannot take in place raises :class:`MappingConflict` (see
+    :func:`update_live_mapping`).
     """
     try:
         es.indices.put_index_template(name=TEMPLATE_NAME, body=index_template())
@@ -87,13 +98,13 @@ def ensure_index(es: Elasticsearch) -> None:
             f"Elasticsearch rejected index template {TEMPLATE_NAME!r}; its analyzers need the newswire "
             f"analysis plugin (GET _cat/plugins): {exc}"
         ) from exc
-    if es.indices.exists(index=INDEX):
-        # New fields of the same schema major are additive: put them on the live index so that a
-        # strict mapping does not reject documents carrying them. A changed field type is refused
-        # here and needs a new index version (articles-v2) and a reindex.
-        es.indices.put_mapping(index=INDEX, body=index_template()["template"]["mappings"])
-        log.info("index exists; mapping brought up to date", extra={"index": INDEX, "alias": ALIAS})
-    else:
+    # The alias may have moved to a newer version (newswire reprocess); that one is live then.
+    live = sorted(es.indices.get_alias(name=ALIAS)) if es.indices.exists_alias(name=ALIAS) else []
+    if not live and es.indices.exists(index=INDEX):
+        live = [INDEX]
+    for index in live:
+        update_live_mapping(es, index, next_alias)
+    if not live:
         try:
             es.indices.create(index=INDEX)
             log.info("created index", extra={"index": INDEX, "alias": ALIAS})
@@ -106,3 +117,41 @@ def ensure_index(es: Elasticsearch) -> None:
     if not es.indices.exists_alias(name=ALIAS):
         es.indices.put_alias(index=INDEX, name=ALIAS)
         log.info("added alias", extra={"index": INDEX, "alias": ALIAS})
+
+
+def update_live_mapping(es: Elasticsearch, index: str, next_alias: str = NEXT_ALIAS) -> MappingComparison:
+    """Put the template's new fields on ``index``; refuse a change it cannot take in place.
+
+    New fields are added (``PUT _mapping``) so that the strict mapping does not reject documents
+    carrying them. A changed field type, analyzer or other fixed parameter, or changed analysis
+    settings, raise :class:`MappingConflict` with what changed and the way out (``newswire
+    reprocess``): the service refuses to start rather than fail on every bulk request. While a
+    reprocess is building the next version (``next_alias`` exists), the service runs on with the
+    old mapping (new fields added), so live articles keep reaching both indexes until the swap.
+    """
+    template = index_template()["template"]
+    live_mapping = es.indices.get_mapping(index=index)[index]["mappings"]
+    live_settings = es.indices.get_settings(index=index)[index]["settings"]["index"]
+    comparison = compare_index(template, live_mapping, live_settings)
+    if comparison.additions:
+        es.indices.put_mapping(index=index, body=comparison.additions)
+        log.info(
+            "added new fields to the live index's mapping", extra={"index": index, "fields": comparison.added}
+        )
+    if comparison.in_place:
+        if not comparison.added:
+            log.info("live index mapping is up to date", extra={"index": index, "alias": ALIAS})
+        return comparison
+    message = (
+        f"index template {TEMPLATE_NAME!r} changed what index {index!r} (behind alias {ALIAS!r}) cannot "
+        f"change in place: {'; '.join(comparison.conflicts)}. Build a new index version from the template "
+        f"and move the alias to it with `newswire reprocess` (README: Changing a mapping)"
+    )
+    if next_alias and es.indices.exists_alias(name=next_alias):
+        target = ", ".join(sorted(es.indices.get_alias(name=next_alias)))
+        log.error(
+            "running on with the old mapping while newswire reprocess builds the next index version",
+            extra={"index": index, "next_index": target, "conflicts": list(comparison.conflicts)},
+        )
+        return comparison
+    raise MappingConflict(message)
