@@ -82,8 +82,9 @@ def _outside_dateline(mentions: list[Mention], article: Article) -> list[Mention
 
     "MARTINSVILLE, Va., Feb 26 -" names where the story was filed; a rule that sees a capitalised
     run there must not make the town (or "Va.") a person or a company, but the town and its state
-    ("YORK, England") are places the story names. The agency after the place ("(Reuters)") is
-    outside and stays. The first paragraph starts the body, so the dateline's offsets are body offsets.
+    ("YORK, England") are places the story names; an abbreviated state ("Va.") is left to the
+    dateline itself. The agency after the place ("(Reuters)") is outside and stays. The first
+    paragraph starts the body, so the dateline's offsets are body offsets.
     """
     dateline = find_dateline(article.paragraphs[0])
     if dateline is None:
@@ -93,7 +94,7 @@ def _outside_dateline(mentions: list[Mention], article: Article) -> list[Mention
         for mention in mentions
         if mention.end <= dateline.city_start
         or mention.start >= dateline.place_end
-        or mention.type is EntityType.LOCATION
+        or (mention.type is EntityType.LOCATION and not mention.text.endswith("."))
     ]
 
 

@@ -116,7 +116,7 @@ _PLACE_KINDS = word_set(
     """
 )
 #: Lower-case nouns right after a name that make it a newspaper or agency ("the Xinhua news agency").
-_MEDIA_NOUNS = word_set("agency newspaper daily weekly tabloid broadsheet magazine")
+_MEDIA_NOUNS = word_set("agency newspaper daily tabloid broadsheet magazine")
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "outside", "around", "across"})
 _SINGLE_ORG_WORDS = word_set(
     "parliament congress senate cabinet bundestag knesset duma commission treasury navy army"
@@ -443,7 +443,7 @@ class _TextContext:
     def _classify(self, span: list[Token]) -> list[Mention]:
         lists = self.lists
         surface = self._surface(span)
-        if self._names_media(span) and not lists.is_major_place(surface):
+        if self._names_media(span) and not lists.is_major_place(surface.removeprefix("The ")):
             return [self._mention(span, ORG)]
         if self._names_place(span) and not lists.is_place(surface) and not self._is_team(span):
             return [self._mention(span, LOC)]
@@ -535,7 +535,7 @@ class _TextContext:
             return [self._mention(span, ORG)]  # "Gloria Bistrita 2 Dinamo 1": a club named after its town
         name_shaped = all(_looks_like_name_part(token) for token in span)
         starts_with_place = len(span) > 2 and lists.is_place(self._surface(span[:2]))  # "Hong Kong Financial"
-        ends_with_city = (
+        ends_with_city = lists.is_country(span[-1].text) or (  # "Ludvika Sweden": a company
             self.sports and lists.is_major_place(span[-1].text) and span[-1].text not in lists.surnames
         )
         if (
@@ -904,7 +904,8 @@ class _TextContext:
             (after and (after[0].text.lower() in _MATCH_WORDS or after[0].text in _SPORTS_ROLES))
             or (before and before[-1].text.lower() in _MATCH_WORDS | _TEAM_TITLES)
             or (  # "Marseille are seventh": a side, not a town; "Tehran and Moscow have" is two places
-                following
+                self.sports
+                and following
                 and following[0] in _PLURAL_VERBS
                 and not (before and before[-1].text in ("and", "&", "of", ","))
             )
@@ -1001,8 +1002,13 @@ def _strip_demonyms(span: list[Token], lists: Gazetteers, keep: bool) -> list[To
         lists.is_demonym(span[position].text)
         or (span[position].text.lower() in FUNCTION_WORDS and not span[position].text.isupper())
     ):
-        if span[position].text == "The" and not span[position].sentence_start and position + 2 == len(span):
-            break  # "at The Oval", "in The Hague": a capital "The" inside a sentence belongs to the name
+        if (
+            span[position].text == "The"
+            and not span[position].sentence_start
+            and position + 2 == len(span)
+            and not lists.is_place(span[-1].text)
+        ):
+            break  # "at The Oval": a capital "The" inside a sentence belongs to the name ("The Hamburg" not)
         position += 1
     return span[position:]
 

@@ -130,8 +130,12 @@ def test_a_place_that_takes_a_plural_verb_or_a_team_noun_is_a_side(rules: RuleRe
         "sacked its coach. Talks in Tehran and Moscow have stalled, officials in Nice said."
     )
     found = kinds(rules, text)
-    assert found["Marseille"] is ORG and found["Lyon"] is ORG
+    assert found["Lyon"] is ORG
     assert found["Tehran"] is LOC and found["Moscow"] is LOC and found["Nice"] is LOC
+    # a plural verb says "side" only in a sports story; companies take plural verbs too
+    assert found["Marseille"] is LOC
+    sports = text + " The striker scored a penalty."
+    assert kinds(rules, sports)["Marseille"] is ORG
 
 
 def test_a_place_and_a_plural_nickname_make_a_team(rules: RuleRecognizer) -> None:
@@ -210,3 +214,10 @@ def test_in_a_sports_story_a_town_is_a_club_unless_it_is_the_venue(rules: RuleRe
     assert found["Lisbon"] is LOC and found["LISBON"] is LOC
     # the same towns in a story about something else stay places
     assert kinds(rules, "Setubal and Benfica residents voted on Monday.")["Setubal"] is LOC
+
+
+def test_a_capital_the_before_a_known_place_and_a_country_after_a_name(rules: RuleRecognizer) -> None:
+    text = "Prices rose, said The Hamburg report. The contract went to Ludvika Sweden on Monday."
+    found = kinds(rules, text)
+    assert found["Hamburg"] is LOC and "The Hamburg" not in found
+    assert found["Ludvika Sweden"] is ORG  # a given name first, but a country last: a company
