@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from services.enrich.lexicon.names import given_names, surnames
 from services.enrich.lexicon.place_names import is_demonym, load_place_names
-from services.enrich.lexicon.words import common_words
+from services.enrich.lexicon.words import common_words, is_common_word
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +31,7 @@ class Gazetteers:
 
     def is_common_word(self, word: str) -> bool:
         """An ordinary English word ('Sales', 'Figures', 'Net'), plural and -ed/-ing forms included."""
-        lower = word.lower()
-        if lower in self.common_words:
-            return True
-        for suffix, replacement in (
-            ("ies", "y"),
-            ("es", ""),
-            ("s", ""),
-            ("ed", ""),
-            ("ed", "e"),
-            ("ing", ""),
-        ):
-            if lower.endswith(suffix) and lower[: -len(suffix)] + replacement in self.common_words:
-                return True
-        return False
+        return is_common_word(word, self.common_words)
 
     def is_place(self, name: str) -> bool:
         return name in self.places or (name.isupper() and name.title() in self.places)

@@ -25,6 +25,17 @@ def packaged_text(package: str, *path: str, encoding: str = "utf-8") -> str | No
         return None
 
 
+def packaged_texts(package: str, folder: str, filename: str, encoding: str = "utf-8") -> list[str]:
+    """The text of ``filename`` in each subfolder of ``folder`` of an installed package (one a locale,
+    say), in folder order; empty when the package is missing."""
+    try:
+        subfolders = sorted(resources.files(package).joinpath(folder).iterdir(), key=lambda entry: entry.name)
+    except (ModuleNotFoundError, FileNotFoundError):
+        return []
+    files = [subfolder.joinpath(filename) for subfolder in subfolders if subfolder.is_dir()]
+    return [file.read_text(encoding=encoding) for file in files if file.is_file()]
+
+
 def census_names(filename: str, limit: int) -> set[str]:
     """Names from the 1990 US census lists shipped by the ``names`` package, most frequent first."""
     text = packaged_text("names", filename, encoding="ascii")

@@ -1,16 +1,19 @@
 """Personal names and what stands before them: titles, honorifics, given names and surnames.
 
-Given names come from ``gender-guesser``'s name dictionary when it is installed and from the US
-census lists of ``names``; surnames from ``names``. The title lists are ours. Loaded once per
-process, on first use, from installed packages.
+Given names come from the US census lists of ``names`` (MIT), the person data of ``mimesis`` (MIT,
+some 50 locales) and, only when the optional extra ``names-intl`` installs it, ``gender-guesser``'s
+name dictionary (GPL-3.0 code, GFDL data: not in the default install); surnames from ``names``.
+The title lists are ours. Loaded once per process, on first use, from installed packages.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from functools import cache
 
-from services.enrich.lexicon.loader import census_names, packaged_text, word_set
-from services.enrich.lexicon.words import FUNCTION_WORDS
+from services.enrich.lexicon.loader import census_names, packaged_text, packaged_texts, word_set
+from services.enrich.lexicon.words import FUNCTION_WORDS, is_common_word
 
 #: Words that precede and qualify a person's name ("President Putin", "Ms Hewitt").
 PERSON_TITLES = word_set(
@@ -84,6 +87,22 @@ FEMALE_HONORIFICS = frozenset({"Mrs", "Ms", "Miss", "Lady", "Dame", "Mrs.", "Ms.
 #: Capitalised function words and titles: never a given name or surname ("The", "President").
 NEVER_NAMES = frozenset({word.title() for word in FUNCTION_WORDS} | {word.title() for word in PERSON_TITLES})
 
+#: A given name as the lists write it: a capital, then lower-case Latin letters, apostrophes, hyphens.
+_LATIN_NAME = re.compile(r"^[A-Z][a-z\u00C0-\u024F'-]+$")
+
+#: Chinese, Korean and Vietnamese family names, which news writes first and then alone ("Xi Jinping"...
+#: "Xi said"); census and mimesis lists miss most of them in Latin letters. Ours.
+EAST_ASIAN_FAMILY_NAMES = word_set(
+    """
+    Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo Gao Lin Luo Zheng Liang Xie Song
+    Tang Han Feng Deng Cao Peng Zeng Xiao Tian Dong Yuan Pan Yu Jiang Cai Du Ye Cheng Wei Su Lu Ding Ren
+    Shen Yao Cui Zhong Tan Fan Jin Shi Liao Jia Xia Fu Fang Bai Zou Meng Xiong Qin Qiu Yin Xue Yan Duan
+    Lei Hou Long Tao Gu Mao Hao Gong Shao Wan Qian Dai Mo Kong Xiang Xi Bo Qiao Kim Lee Park Choi Jung
+    Kang Cho Yoon Jang Lim Oh Seo Shin Kwon Hwang Ahn Yoo Hong Jeon Ko Moon Son Bae Baek Heo Nam Roh Noh
+    Nguyen Tran Le Pham Hoang Phan Vu Vo Dang Bui Ho Ngo Duong Ly
+    """
+)
+
 #: Rarer entries of these lists are mostly ordinary words ("Nations", "Daily", "Red", "Star").
 MAX_SURNAME_RANK = 10_000
 MIN_GIVEN_NAME_FREQUENCY = 2
@@ -94,7 +113,7 @@ _PLACE_NAME_PREFIXES = word_set("New San Santa Los Las El Al Le La Saint Port Fo
 
 @cache
 def given_names() -> frozenset[str]:
-    """The one given-name list: the census lists and, when installed, ``gender-guesser``'s dictionary."""
+    """The one given-name list: census and ``mimesis`` names, and ``gender-guesser``'s when installed."""
     return frozenset(_given_names() - (NEVER_NAMES | _PLACE_NAME_PREFIXES))
 
 
@@ -106,6 +125,22 @@ def surnames() -> frozenset[str]:
 
 def _given_names() -> set[str]:
     found = census_names("dist.male.first", limit=5_000) | census_names("dist.female.first", limit=5_000)
+    return found | _mimesis_names() | EAST_ASIAN_FAMILY_NAMES | _gender_guesser_names()
+
+
+def _mimesis_names() -> set[str]:
+    """The male and female names of every ``mimesis`` locale written in Latin letters, but for ordinary
+    English words ("Sales", "Will"): a lone capitalised word that is both is rarely a person."""
+    found: set[str] = set()
+    for text in packaged_texts("mimesis", "datasets", "person.json"):
+        for names in json.loads(text).get("names", {}).values():
+            found.update(name for name in names if _LATIN_NAME.match(name))
+    return {name for name in found if not is_common_word(name)}
+
+
+def _gender_guesser_names() -> set[str]:
+    """Names of ``gender-guesser``'s dictionary common enough in one country; empty without the extra."""
+    found: set[str] = set()
     text = packaged_text("gender_guesser", "data", "nam_dict.txt")
     if text is None:
         return found

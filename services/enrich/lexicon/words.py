@@ -86,3 +86,25 @@ def common_words() -> frozenset[str]:
     return MODERN_WORDS | frozenset(
         word for word in get_english_words_set(["web2"], lower=False, alpha=True) if word.islower()
     )
+
+
+def is_common_word(word: str, vocabulary: frozenset[str] | None = None) -> bool:
+    """An ordinary English word ('Sales', 'Figures', 'Net'), plural and -ed/-ing forms included.
+
+    ``vocabulary`` is the lower-case word list to look in, :func:`common_words` by default.
+    """
+    common = common_words() if vocabulary is None else vocabulary
+    lower = word.lower()
+    if lower in common:
+        return True
+    for suffix, replacement in (
+        ("ies", "y"),
+        ("es", ""),
+        ("s", ""),
+        ("ed", ""),
+        ("ed", "e"),
+        ("ing", ""),
+    ):
+        if lower.endswith(suffix) and lower[: -len(suffix)] + replacement in common:
+            return True
+    return False
