@@ -49,9 +49,12 @@ TOPIC_CONFIGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         # two instead of the default week. A record stays uncompacted for at least a day, so a live
         # consumer (enrich) that is less than a day behind still sees every revision, and one that is
         # further behind skips only revisions that a newer one of the same article replaced.
+        # gzip, as ingest's producer sends it (so the broker keeps its batches as they are), whoever
+        # writes: 1.3 kB per BBC article, zstd no smaller, lz4 1.9 kB, none 3.2 kB (README: The archive).
         TOPICS.ingested: MappingProxyType(
             {
                 "cleanup.policy": "compact",
+                "compression.type": "gzip",
                 "retention.ms": "-1",
                 "retention.bytes": "-1",
                 "min.compaction.lag.ms": str(DAY_MS),

@@ -145,7 +145,7 @@ def update_live_mapping(es: Elasticsearch, index: str, next_alias: str = NEXT_AL
     message = (
         f"index template {TEMPLATE_NAME!r} changed what index {index!r} (behind alias {ALIAS!r}) cannot "
         f"change in place: {'; '.join(comparison.conflicts)}. Build a new index version from the template "
-        f"and move the alias to it with `newswire reprocess` (README: Changing a mapping)"
+        f"and move the alias to it with `newswire reprocess` (README: Mapping changes at start-up)"
     )
     if next_alias and es.indices.exists_alias(name=next_alias):
         target = ", ".join(sorted(es.indices.get_alias(name=next_alias)))
