@@ -8,6 +8,7 @@ import typer
 
 from services.cli import dlq, index, stack, topics
 from services.cli.publish import publish
+from services.cli.reprocess import reprocess
 from services.cli.search import search
 from services.cli.state import CliState
 from services.cli.status import status
@@ -26,6 +27,7 @@ app.command()(status)
 app.command()(trace)
 app.command()(stuck)
 app.command()(skip)
+app.command()(reprocess)
 app.add_typer(topics.app, name="topics")
 app.add_typer(stack.app, name="stack")
 app.add_typer(index.app, name="index")

@@ -16,8 +16,7 @@ from typing import Any
 
 import faust
 
-from schemas.topics import TOPICS
-from services.enrich.app import app, settings
+from services.enrich.app import app, route, settings
 from services.enrich.log_throttle import throttle_repeats
 from services.enrich.pipeline import warm_up
 from services.runtime.kafka import ensure_topics, pipeline_topics, wait_for_broker
@@ -76,14 +75,22 @@ def main() -> None:
         log.error("Kafka unreachable, giving up", extra={"error": str(exc)})
         raise SystemExit(1) from exc
     partitions = ensure_topics(
-        settings.kafka, pipeline_topics(settings.topics), settings.topics.replication_factor
+        settings.kafka,
+        # The route's topics too: a reprocess run's or a test's own (no configs: not the pipeline's).
+        {route.input_topic: settings.topics.partitions, route.output_topic: settings.topics.partitions}
+        | pipeline_topics(settings.topics),
+        settings.topics.replication_factor,
     )
-    if partitions[TOPICS.ingested] != app.conf.topic_partitions:
+    if partitions[route.input_topic] != app.conf.topic_partitions:
         log.warning(
-            "articles.ingested partition count differs from settings; using the topic's",
-            extra={"topic_partitions": partitions[TOPICS.ingested], "configured": app.conf.topic_partitions},
+            "input topic partition count differs from settings; using the topic's",
+            extra={
+                "topic": route.input_topic,
+                "topic_partitions": partitions[route.input_topic],
+                "configured": app.conf.topic_partitions,
+            },
         )
-        app.conf.topic_partitions = partitions[TOPICS.ingested]
+        app.conf.topic_partitions = partitions[route.input_topic]
     worker = EnrichWorker(
         app,
         loglevel=settings.log_level,

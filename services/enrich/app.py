@@ -42,6 +42,8 @@ from services.enrich.handler import PRODUCER, output_too_large, process_event
 from services.enrich.partition_probe import partition_states
 from services.enrich.pipeline import enrich
 from services.enrich.settings import Settings
+from services.reprocess.modes import enrich_route, load_run, selected
+from services.reprocess.rate import TokenBucket
 from services.runtime import metrics
 from services.runtime.dead_letters import smaller_dead_letter
 from services.runtime.header_names import tolerate_non_utf8_header_names
@@ -75,6 +77,19 @@ def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
 
 
 settings = load_settings(Settings)
+# Live, or re-enriching the archive for a reprocess run (services/reprocess): the run decides the
+# group, the topics, which articles and how fast.
+route = enrich_route(
+    settings.app_id,
+    settings.input_topic,
+    settings.output_topic,
+    settings.rate,
+    load_run(settings.reprocess_run) if settings.reprocess_run else None,
+)
+if route.app_id != settings.app_id:
+    settings = settings.model_copy(update={"app_id": route.app_id})
+#: Bounds this worker's pace (a reprocess run must leave the live pipeline its latency); None: no bound.
+rate_limit = TokenBucket(route.rate) if route.rate else None
 # A record whose header name is not UTF-8 must not stop the consumer (runtime/header_names.py).
 tolerate_non_utf8_header_names()
 # faust loses records of stream partitions after a rebalance without these (enrich/faust_fixes.py).
@@ -111,9 +126,10 @@ app = faust.App(
     TableManager=EnrichTableManager if settings.faust_rebalance_fixes else "faust.tables:TableManager",
 )
 
-ingested_topic = app.topic(TOPICS.ingested, key_type=bytes, value_type=bytes, internal=False)
-enriched_topic = app.topic(TOPICS.enriched, key_type=bytes, value_type=bytes, internal=False)
+ingested_topic = app.topic(route.input_topic, key_type=bytes, value_type=bytes, internal=False)
+enriched_topic = app.topic(route.output_topic, key_type=bytes, value_type=bytes, internal=False)
 dlq_topic = app.topic(TOPICS.dlq, key_type=bytes, value_type=bytes, internal=False)
+# The handler names articles.enriched; the route may send its records elsewhere (a run's topic).
 output_topics = {TOPICS.enriched: enriched_topic, TOPICS.dlq: dlq_topic}
 
 
@@ -158,6 +174,10 @@ async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
         message = message_from_event(event)
         processed_offsets[(message.topic, message.partition)] = message.offset
         metrics.record_consumed([message])
+        if not selected(route.subset, message):
+            continue  # outside the run's subset: the new index has it from the old one
+        if rate_limit is not None:
+            await rate_limit.take()
         with metrics.PROCESS_SECONDS.time():
             records = process_event(message, settings.dlq_payload_max_bytes, enrich_and_mark_duplicates)
         with metrics.PRODUCE_SECONDS.time():
@@ -242,7 +262,7 @@ watchdog: Watchdog | None = None
 async def serve_metrics() -> None:
     """Once the app has started: the endpoints, the lag sampler and stall watchdog, and readiness."""
     global watchdog
-    watchdog = start_monitoring(PRODUCER, settings, group_id=settings.app_id, input_topic=TOPICS.ingested)
+    watchdog = start_monitoring(PRODUCER, settings, group_id=settings.app_id, input_topic=route.input_topic)
     metrics.HEALTH.set_ready(True)
 
 
@@ -270,4 +290,4 @@ async def heartbeat() -> None:
     metrics.HEALTH.beat()
     if watchdog is not None:
         held = app.consumer.assignment()
-        watchdog.assignment.publish((tp.topic, tp.partition) for tp in held if tp.topic == TOPICS.ingested)
+        watchdog.assignment.publish((tp.topic, tp.partition) for tp in held if tp.topic == route.input_topic)

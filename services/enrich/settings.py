@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from schemas.topics import TOPICS
 from services.enrich.dedup import DEFAULT_THRESHOLD
 from services.enrich.pipeline import TEXT_BUDGET_CHARS
 from services.runtime.settings import ServiceSettings
@@ -66,6 +67,20 @@ class Settings(ServiceSettings):
     )
     data_dir: Path | None = Field(
         default=None, description="Faust's data directory; default <tmp>/newswire-enrich-<app id>."
+    )
+    input_topic: str = Field(default=TOPICS.ingested, min_length=1, description="The topic enriched.")
+    output_topic: str = Field(
+        default=TOPICS.enriched, min_length=1, description="Where enriched articles go."
+    )
+    reprocess_run: str | None = Field(
+        default=None,
+        description="A reprocess run id (newswire reprocess): re-enrich the archive for that run; its group, "
+        "topics and subset come from the run (services/reprocess).",
+    )
+    rate: float = Field(
+        default=0.0,
+        ge=0,
+        description="Most articles per second this worker enriches; 0: no bound (in a run: its share).",
     )
 
     @property

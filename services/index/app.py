@@ -7,11 +7,11 @@ from typing import cast
 from elasticsearch import ApiError
 
 from schemas.dead_letter import FailureStage
-from schemas.topics import TOPICS
 from services.index.bootstrap import ensure_index_when_ready, make_client
 from services.index.handler import ElasticsearchBulk, IndexHandler
 from services.index.refresh import CatchUpRefresh
 from services.index.settings import Settings
+from services.reprocess.modes import IndexRoute, index_route, load_run
 from services.runtime.kafka import (
     ensure_topics,
     make_consumer,
@@ -19,20 +19,39 @@ from services.runtime.kafka import (
     pipeline_topics,
     wait_for_broker,
 )
+from services.runtime.metrics import LineageSampler
 from services.runtime.service import run_service
+from services.runtime.settings import load_settings
 from services.runtime.worker import RetryPolicy, Worker
 
 SERVICE = "index"
 
 
-def build_worker(settings: Settings) -> Worker:
+def route_of(settings: Settings) -> IndexRoute:
+    """Live, or indexing a reprocess run's topic into its new index (services/reprocess)."""
+    run = load_run(settings.reprocess_run, settings.elasticsearch) if settings.reprocess_run else None
+    return index_route(settings.group_id, settings.input_topic, settings.alias, settings.next_alias, run)
+
+
+def build_worker(settings: Settings, route: IndexRoute | None = None) -> Worker:
     """Connect to Kafka and Elasticsearch, make sure topics and index exist, and build the worker."""
+    route = route or route_of(settings)
     wait_for_broker(settings.kafka)
     es = make_client(settings.elasticsearch)
-    ensure_topics(settings.kafka, pipeline_topics(settings.topics), settings.topics.replication_factor)
-    ensure_index_when_ready(settings.elasticsearch, es)
+    ensure_topics(
+        settings.kafka,
+        # The input too when it is not the pipeline's (a run's or a test's topic; no configs then).
+        {route.input_topic: settings.topics.partitions} | pipeline_topics(settings.topics),
+        settings.topics.replication_factor,
+    )
+    if route.bootstrap:
+        ensure_index_when_ready(settings.elasticsearch, es)
+        # The live service counts the documents per enricher version for /metrics (newswire status too).
+        LineageSampler(es, route.alias).start()
+    next_alias = route.next_alias
     catch_up = CatchUpRefresh(
         es.indices,
+        alias=route.alias,
         catch_up_lag=settings.catch_up_lag,
         leave_below_lag=settings.max_batch,
         catch_up_interval=settings.catch_up_refresh_interval,
@@ -46,12 +65,16 @@ def build_worker(settings: Settings) -> Worker:
         parallel_requests=settings.parallel_requests,
         item_retry_attempts=settings.item_retry_attempts,
         item_retry=RetryPolicy(settings.item_retry_initial_s, settings.item_retry_max_s),
+        alias=route.alias,
+        next_alias=next_alias,
+        next_alias_exists=(lambda: bool(es.indices.exists_alias(name=next_alias))) if next_alias else None,
+        next_alias_check_s=settings.next_alias_check_s,
     )
     client_id = f"newswire-{SERVICE}"
     consumer = make_consumer(
         settings.kafka,
-        settings.group_id,
-        [TOPICS.enriched],
+        route.group_id,
+        [route.input_topic],
         client_id,
         max_poll_records=settings.max_batch,
         # Prefetched records wait in memory while batches are in flight: fetch a batch's worth
@@ -87,11 +110,13 @@ def fetch_linger(settings: Settings) -> dict[str, int]:
 
 
 def main() -> None:
+    settings = load_settings(Settings)
+    route = route_of(settings) if settings.reprocess_run else None
     run_service(
         SERVICE,
         Settings,
-        build_worker,
-        group_id=lambda settings: settings.group_id,
-        input_topic=TOPICS.enriched,
+        lambda loaded: build_worker(loaded, route),
+        group_id=lambda loaded: route.group_id if route else loaded.group_id,
+        input_topic=route.input_topic if route else settings.input_topic,
         startup_errors=(ApiError,),
     )

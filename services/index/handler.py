@@ -4,6 +4,11 @@ Documents are indexed under the article id with the article's revision as an ext
 (``external_gte``): a redelivered or replayed event rewrites the same document with the same
 version, so retrying a batch is harmless, and an older revision arriving late is refused by
 Elasticsearch (a version conflict, dropped as ``stale_revision``) instead of overwriting a newer one.
+
+While a reprocess run builds a new index (``newswire reprocess``), the alias ``articles-next``
+exists on it and every batch is written through it first, then through ``articles``: whichever
+index the alias ``articles`` points at when the second write lands, the new index has the
+document, so no live article is missing after the swap (services/reprocess/coordinator.py).
 """
 
 from __future__ import annotations
@@ -118,6 +123,11 @@ class _Pending:
     def size_bytes(self) -> int:
         return len(self.item)
 
+    def item_through(self, target: str) -> bytes:
+        """The same bulk item writing through ``target`` instead (its source line reused)."""
+        source = self.item[self.item.index(b"\n") + 1 :]
+        return bulk_action(target, self.article_id, self.revision) + source
+
 
 @dataclass(frozen=True)
 class PreparedBatch:
@@ -147,7 +157,13 @@ class IndexHandler:
         parallel_requests: int = 2,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        next_alias: str | None = None,
+        next_alias_exists: Callable[[], bool] | None = None,
+        next_alias_check_s: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``next_alias``: also write every document through this alias while ``next_alias_exists()``,
+        asked at most every ``next_alias_check_s`` seconds."""
         self.es = es
         self.alias = alias
         self.bulk_max_bytes = bulk_max_bytes
@@ -157,6 +173,12 @@ class IndexHandler:
         self._pool = ThreadPoolExecutor(parallel_requests, "bulk") if parallel_requests > 1 else None
         self.sleep = sleep
         self.clock = clock
+        self.next_alias = next_alias
+        self.next_alias_exists = next_alias_exists
+        self.next_alias_check_s = next_alias_check_s
+        self.monotonic = monotonic
+        self._next_present = False
+        self._next_checked_at: float | None = None
 
     def process(self, messages: Sequence[Message]) -> Sequence[Outcome]:
         return self.write(self.prepare(messages))
@@ -192,7 +214,10 @@ class IndexHandler:
     def write(self, batch: PreparedBatch) -> Sequence[Outcome]:
         """Write a prepared batch; one outcome per message. Safe to call again after a TransientError."""
         outcomes = list(batch.decided)
-        for pending, outcome in self._write(list(batch.pending)):
+        if self._next_alias_present():
+            # First the index being built, then the live one: see the module's docstring.
+            self._write(list(batch.pending), self.next_alias or "", optional=True)
+        for pending, outcome in self._write(list(batch.pending), self.alias):
             outcomes[pending.position] = outcome
         missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
         if missing:
@@ -210,20 +235,24 @@ class IndexHandler:
             )
         return done
 
+    def _next_alias_present(self) -> bool:
+        """Whether a new index is being built (asked at most every ``next_alias_check_s``)."""
+        if not self.next_alias or self.next_alias_exists is None:
+            return False
+        now = self.monotonic()
+        if self._next_checked_at is None or now - self._next_checked_at >= self.next_alias_check_s:
+            try:
+                self._next_present = bool(self.next_alias_exists())
+            except Exception as exc:
+                # Unknown: write to it; if it is missing, that costs one request and is tolerated.
+                log.warning("could not look for the next alias", extra={"error": repr(exc)})
+                self._next_present = True
+            self._next_checked_at = now
+        return self._next_present
+
     def _pending(self, position: int, event: ArticleEnriched, indexed_at: datetime) -> _Pending:
         article = event.article
         document = document_from(article, event.trace_id, indexed_at)
-        # require_alias (on the request): if the alias is gone, fail the items instead of
-        # auto-creating an index named like the alias with dynamic mappings. external_gte: the same
-        # revision again is an idempotent rewrite, an older one a conflict.
-        action = {
-            "index": {
-                "_index": self.alias,
-                "_id": article.id,
-                "version": article.revision,
-                "version_type": "external_gte",
-            }
-        }
         ingested_at = document.get("ingested_at")
         return _Pending(
             position,
@@ -231,18 +260,36 @@ class IndexHandler:
             event.trace_id,
             article.revision,
             ingested_at if isinstance(ingested_at, str) else None,
-            orjson.dumps(action) + b"\n" + orjson.dumps(document) + b"\n",
+            bulk_action(self.alias, article.id, article.revision) + orjson.dumps(document) + b"\n",
         )
 
-    def _write(self, pending: list[_Pending]) -> list[tuple[_Pending, Outcome]]:
-        """Index ``pending``, retrying only the items that failed transiently; raise if they keep failing."""
+    def _write(
+        self, pending: list[_Pending], target: str, *, optional: bool = False
+    ) -> list[tuple[_Pending, Outcome]]:
+        """Index ``pending`` through ``target``, retrying only the items that failed transiently; raise
+        if they keep failing.
+
+        ``optional`` (the next alias): a missing alias means the run swapped or ended meanwhile, so
+        those items are done; a document the new index refuses is logged, the live write decides.
+        """
         done: list[tuple[_Pending, Outcome]] = []
         attempt = 0
         while pending:
             retry: list[tuple[_Pending, str]] = []
-            for results in self._bulk_all(_chunks(pending, self.bulk_max_bytes, self._per_request(pending))):
+            chunks = _chunks(pending, self.bulk_max_bytes, self._per_request(pending))
+            for results in self._bulk_all(chunks, target):
                 for entry, item in results:
                     result = classify_item(item)
+                    if optional and result is not ItemResult.TRANSIENT:
+                        if result is ItemResult.PERMANENT:
+                            log.warning(
+                                "the index being built refused a document",
+                                extra={"article_id": entry.article_id, "error": describe_item_error(item)},
+                            )
+                        continue
+                    if optional and _error_type(item) == "index_not_found_exception":
+                        self._next_present = False
+                        continue
                     if result is ItemResult.INDEXED:
                         done.append((entry, Emitted((), entry.article_id, entry.trace_id)))
                         metrics.record_indexed(entry.ingested_at)
@@ -286,15 +333,17 @@ class IndexHandler:
             return None
         return -(-len(pending) // self.parallel_requests)
 
-    def _bulk_all(self, chunks: list[list[_Pending]]) -> list[list[tuple[_Pending, Mapping[str, Any]]]]:
+    def _bulk_all(
+        self, chunks: list[list[_Pending]], target: str
+    ) -> list[list[tuple[_Pending, Mapping[str, Any]]]]:
         """:meth:`_bulk` for every chunk, up to ``parallel_requests`` at a time; results in chunk order."""
         if self._pool is None or len(chunks) < 2:
-            return [self._bulk(chunk) for chunk in chunks]
-        return list(self._pool.map(self._bulk, chunks))
+            return [self._bulk(chunk, target) for chunk in chunks]
+        return list(self._pool.map(lambda chunk: self._bulk(chunk, target), chunks))
 
-    def _bulk(self, chunk: list[_Pending]) -> list[tuple[_Pending, Mapping[str, Any]]]:
-        """One bulk request; each entry paired with its ``items[]`` result."""
-        body = b"".join(entry.item for entry in chunk)
+    def _bulk(self, chunk: list[_Pending], target: str) -> list[tuple[_Pending, Mapping[str, Any]]]:
+        """One bulk request through ``target``; each entry paired with its ``items[]`` result."""
+        body = b"".join(entry.item if target == self.alias else entry.item_through(target) for entry in chunk)
         metrics.record_bulk(len(chunk), len(body))
         try:
             response = self.es.bulk(operations=body, refresh=False, require_alias=True)
@@ -302,7 +351,7 @@ class IndexHandler:
             if exc.status_code == 413 and len(chunk) > 1:
                 # Too big as a whole: halve until each request fits, or a lone document is refused.
                 middle = len(chunk) // 2
-                return self._bulk(chunk[:middle]) + self._bulk(chunk[middle:])
+                return self._bulk(chunk[:middle], target) + self._bulk(chunk[middle:], target)
             if exc.status_code == 413:
                 too_large = {
                     "index": {
@@ -318,7 +367,7 @@ class IndexHandler:
             if len(chunk) > 1:
                 # A refused request names no culprit: halve until the document at fault stands alone.
                 middle = len(chunk) // 2
-                return self._bulk(chunk[:middle]) + self._bulk(chunk[middle:])
+                return self._bulk(chunk[:middle], target) + self._bulk(chunk[middle:], target)
             refused = {"index": {"status": exc.status_code, "error": {"type": exc.error, "reason": str(exc)}}}
             return [(chunk[0], refused)]
         except TransportError as exc:
@@ -327,6 +376,22 @@ class IndexHandler:
         if len(items) != len(chunk):
             raise TransientError(f"bulk response has {len(items)} items for {len(chunk)} actions")
         return list(zip(chunk, items, strict=True))
+
+
+def bulk_action(target: str, article_id: str, revision: int) -> bytes:
+    """The action line indexing an article's revision through the alias ``target``."""
+    # require_alias (on the request): if the alias is gone, fail the items instead of
+    # auto-creating an index named like the alias with dynamic mappings. external_gte: the same
+    # revision again is an idempotent rewrite, an older one a conflict.
+    action = {
+        "index": {"_index": target, "_id": article_id, "version": revision, "version_type": "external_gte"}
+    }
+    return orjson.dumps(action) + b"\n"
+
+
+def _error_type(item: Mapping[str, Any]) -> str | None:
+    error = next(iter(item.values())).get("error")
+    return error.get("type") if isinstance(error, Mapping) else None
 
 
 def parse_event(message: Message) -> ArticleEnriched | Rejected:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from schemas.search_index import ALIAS
+from schemas.topics import TOPICS
 from services.runtime.settings import ElasticsearchSettings, ServiceSettings
 
 
@@ -14,6 +16,25 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSWIRE_INDEX_", frozen=True, extra="ignore")
 
     group_id: str = Field(default="newswire-index", min_length=1, description="Kafka consumer group.")
+    input_topic: str = Field(default=TOPICS.enriched, min_length=1, description="The topic indexed.")
+    alias: str = Field(default=ALIAS, min_length=1, description="The alias documents are written through.")
+    next_alias: str = Field(
+        default=f"{ALIAS}-next",
+        description=(
+            "While this alias exists (on the index a reprocess run builds), every document is written "
+            "through it as well as through ``alias``, so the new index misses no live article. Empty: off."
+        ),
+    )
+    next_alias_check_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often to look whether ``next_alias`` exists (newswire reprocess waits longer).",
+    )
+    reprocess_run: str | None = Field(
+        default=None,
+        description="A reprocess run id (newswire reprocess): index that run's topic into its new index; "
+        "group, topic and alias come from the run (services/reprocess).",
+    )
     max_batch: int = Field(
         default=2000,
         ge=1,

@@ -1,0 +1,364 @@
+"""Zero downtime, proven: a full ``newswire reprocess`` while searches run every 50 ms and articles arrive.
+
+Everything is private to the test: the archive topic, the live enriched topic, the alias and its
+index versions, the run state index and every consumer group carry a fresh tag, so the shared
+stack and other tests are not touched. The live side is a real ``python -m services.index`` on the
+test's topic and alias; what ingest and the live enrich service would put on the topics, the test
+publishes itself: each new article goes to the archive (as ingest writes it) and, enriched by the
+current pipeline in this process, to the live index service's topic (as the live enrich writes it).
+
+The old index is seeded with documents whose lineage names an old version of every enricher, so
+the end state is unambiguous: every document carries the current versions only if the run really
+rewrote it.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from elasticsearch import Elasticsearch, helpers
+from kafka import KafkaAdminClient
+
+from schemas.articles import Article, ContentFormat, EnrichedArticle, EnricherRun
+from schemas.envelope import ArticleEnriched, ArticleIngested, new_envelope_fields
+from schemas.search_index import document_from, index_template
+from services.enrich.dedup import NearDuplicateIndex, mark
+from services.enrich.pipeline import enrich
+from services.reprocess.subset import current_versions, is_stale
+from services.runtime.kafka import ensure_topics, make_producer
+from services.runtime.messages import ARTICLE_HEADER, TRACE_HEADER
+from services.runtime.settings import KafkaSettings
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTICLES = 2000
+PARTITIONS = 4
+PROBE_EVERY_S = 0.05
+LIVE_EVERY_S = 0.25
+RUN_WITHIN_S = 240
+
+
+def corpus_texts(count: int) -> list[tuple[str, list[str]]]:
+    """(title, paragraphs) of ``count`` BBC articles, or generated news-like text without the corpus."""
+    from bench.speed.corpus import CorpusMissing, load_corpus
+
+    try:
+        corpus = load_corpus()
+    except CorpusMissing:
+        corpus = []
+    if len(corpus) >= count:
+        return [(a.title, [p.strip() for p in a.body.split("\n") if p.strip()]) for a in corpus[:count]]
+    rng = random.Random(13)
+    words = [
+        "minister",
+        "market",
+        "talks",
+        "city",
+        "council",
+        "court",
+        "league",
+        "bank",
+        "election",
+        "plan",
+        "union",
+        "growth",
+        "report",
+    ]
+    texts = []
+    for n in range(count):
+        paragraphs = [
+            " ".join(rng.choice(words) for _ in range(30)).capitalize() + f" Story {n} part {p}."
+            for p in range(5)
+        ]
+        texts.append((f"Story {n}: {rng.choice(words)} {rng.choice(words)}", paragraphs))
+    return texts
+
+
+def new_article(title: str, paragraphs: list[str], ingested_at: datetime) -> Article:
+    return Article(
+        id=uuid.uuid4().hex,
+        id_basis="url",
+        url=f"https://reprocess.test/{uuid.uuid4().hex}",
+        canonical_url=None,
+        source="BBC News",
+        title=title,
+        section=None,
+        breadcrumb=[],
+        paragraphs=paragraphs,
+        caption=None,
+        published_at=ingested_at - timedelta(hours=1),
+        authors=[],
+        language_hint=None,
+        content_format=ContentFormat.TEXT,
+        content_hash=hashlib.sha256(title.encode() + uuid.uuid4().bytes).hexdigest(),
+        ingested_at=ingested_at,
+    )
+
+
+def old_document(article: Article) -> dict[str, Any]:
+    """What an older release indexed: no enrichment, every enricher at version "0"."""
+    lineage = [EnricherRun(name=name, version="0") for name in current_versions()]
+    enriched = EnrichedArticle(
+        **article.model_dump(),
+        word_count=0,
+        reading_time_minutes=0,
+        enrichers=lineage,
+        enriched_at=article.ingested_at,
+    )
+    return document_from(enriched, "old-trace")
+
+
+@dataclass
+class Probes:
+    """Searches through the alias every 50 ms: failures, misses and latencies, before and during."""
+
+    es: Elasticsearch
+    alias: str
+    known: list[str]
+    live_known: set[str] = field(default_factory=set)
+    live_pending: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+    latencies_ms: dict[str, list[float]] = field(default_factory=lambda: {"before": [], "during": []})
+    phase: str = "before"
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self) -> None:
+        rng = random.Random(7)
+        while not self.stop.is_set():
+            started = time.monotonic()
+            with self.lock:
+                live_known = list(self.live_known)
+                pending = list(self.live_pending)
+            sample = rng.sample(self.known, 100) + live_known
+            try:
+                found = self.es.search(
+                    index=self.alias,
+                    query={"ids": {"values": sample + pending}},
+                    size=len(sample) + len(pending),
+                    source=False,
+                )
+                total = self.es.count(index=self.alias)["count"]
+            except Exception as exc:
+                self.failures.append(f"{type(exc).__name__}: {exc}")
+            else:
+                self.latencies_ms[self.phase].append((time.monotonic() - started) * 1000)
+                ids = {hit["_id"] for hit in found["hits"]["hits"]}
+                missing = [i for i in sample if i not in ids]
+                if missing:
+                    self.misses.append(f"{len(missing)} known articles missing, e.g. {missing[:3]}")
+                if total < len(self.known) + len(live_known):
+                    self.misses.append(f"count {total} < {len(self.known) + len(live_known)} known")
+                with self.lock:  # a live article becomes known once a search found it
+                    for article_id in pending:
+                        if article_id in ids:
+                            self.live_known.add(article_id)
+                            self.live_pending.pop(article_id, None)
+            self.stop.wait(max(0.0, PROBE_EVERY_S - (time.monotonic() - started)))
+
+
+@dataclass
+class Names:
+    tag: str
+
+    @property
+    def alias(self) -> str:
+        return f"rp-{self.tag}"
+
+    @property
+    def archive(self) -> str:
+        return f"rp-{self.tag}.ingested"
+
+    @property
+    def live_topic(self) -> str:
+        return f"rp-{self.tag}.enriched"
+
+    def env(self) -> dict[str, str]:
+        return {
+            "NEWSWIRE_REPROCESS_ALIAS": self.alias,
+            "NEWSWIRE_REPROCESS_NEXT_ALIAS": f"{self.alias}-next",
+            "NEWSWIRE_REPROCESS_INDEX_PREFIX": f"{self.alias}-v",
+            "NEWSWIRE_REPROCESS_ARCHIVE_TOPIC": self.archive,
+            "NEWSWIRE_REPROCESS_STATE_INDEX": f"{self.alias}-runs",
+            "NEWSWIRE_REPROCESS_LIVE_NEXT_ALIAS_CHECK_S": "1",
+            "NEWSWIRE_INDEX_ALIAS": self.alias,
+            "NEWSWIRE_INDEX_NEXT_ALIAS": f"{self.alias}-next",
+            "NEWSWIRE_INDEX_NEXT_ALIAS_CHECK_S": "1",
+            "NEWSWIRE_INDEX_INPUT_TOPIC": self.live_topic,
+            "NEWSWIRE_INDEX_GROUP_ID": f"rp-{self.tag}-live-index",
+            "NEWSWIRE_INDEX_METRICS_PORT": "0",
+            "NEWSWIRE_INDEX_CATCH_UP_LAG": "0",
+            "NEWSWIRE_TOPICS_PARTITIONS": str(PARTITIONS),
+        }
+
+
+@pytest.fixture
+def names(es: Elasticsearch) -> Iterator[Names]:
+    found = Names(uuid.uuid4().hex[:10])
+    yield found
+    for index in es.indices.get(index=f"{found.alias}-*", expand_wildcards="all"):
+        es.indices.delete(index=index, ignore_unavailable=True)
+    admin = KafkaAdminClient(**KafkaSettings().client_config(), client_id="test-reprocess")
+    try:
+        own = [t for t in admin.list_topics() if t.startswith(f"rp-{found.tag}") or found.tag in t]
+        if own:
+            admin.delete_topics(own)
+    finally:
+        admin.close()
+
+
+def test_full_reprocess_with_zero_downtime(es: Elasticsearch, names: Names, tmp_path: Path) -> None:
+    kafka = KafkaSettings()
+    env = {**os.environ, **names.env()}
+    now = datetime.now(UTC)
+    texts = corpus_texts(ARTICLES + 400)
+    seeded = [new_article(t, p, now - timedelta(days=2)) for t, p in texts[:ARTICLES]]
+    later = iter(texts[ARTICLES:])
+
+    # The old index (v1, behind the alias) with old lineage, and the archive with the same articles.
+    body = copy.deepcopy(index_template()["template"])
+    es.indices.create(
+        index=f"{names.alias}-v1",
+        settings=body["settings"],
+        mappings=body["mappings"],
+        aliases={names.alias: {}},
+    )
+    helpers.bulk(
+        es,
+        (
+            {
+                "_index": f"{names.alias}-v1",
+                "_id": a.id,
+                "version": a.revision,
+                "version_type": "external",
+                "_source": old_document(a),
+            }
+            for a in seeded
+        ),
+        refresh=True,
+    )
+    ensure_topics(kafka, {names.archive: PARTITIONS, names.live_topic: PARTITIONS})
+    producer = make_producer(kafka, "test-reprocess")
+    for a in seeded:
+        event = ArticleIngested(**new_envelope_fields("ingest", None), article=a)
+        producer.send(names.archive, key=a.id.encode(), value=orjson.dumps(event.model_dump(mode="json")))
+    producer.flush()
+
+    live_log = (tmp_path / "live-index.log").open("wb")
+    live_index = subprocess.Popen(
+        [sys.executable, "-m", "services.index"], env=env, stdout=subprocess.DEVNULL, stderr=live_log
+    )
+    probes = Probes(es, names.alias, [a.id for a in seeded])
+    searcher = threading.Thread(target=probes.run, daemon=True)
+    published: list[str] = []
+    stop_publishing = threading.Event()
+    duplicates = NearDuplicateIndex({})
+
+    def publish_live() -> None:
+        """What ingest and the live enrich service would do for each new article."""
+        while not stop_publishing.is_set():
+            title, paragraphs = next(later)
+            article = new_article(title, paragraphs, datetime.now(UTC))
+            ingested = ArticleIngested(**new_envelope_fields("ingest", None), article=article)
+            producer.send(
+                names.archive, key=article.id.encode(), value=orjson.dumps(ingested.model_dump(mode="json"))
+            )
+            enriched = ArticleEnriched(
+                **new_envelope_fields("enrich", ingested.trace_id), article=mark(duplicates, enrich(article))
+            )
+            producer.send(
+                names.live_topic,
+                key=article.id.encode(),
+                value=orjson.dumps(enriched.model_dump(mode="json")),
+                headers=[(TRACE_HEADER, ingested.trace_id.encode()), (ARTICLE_HEADER, article.id.encode())],
+            )
+            producer.flush()
+            with probes.lock:
+                probes.live_pending[article.id] = time.monotonic()
+            published.append(article.id)
+            stop_publishing.wait(LIVE_EVERY_S)
+
+    publisher = threading.Thread(target=publish_live, daemon=True)
+    try:
+        searcher.start()
+        time.sleep(3)  # latency before the run
+        publisher.start()
+        probes.phase = "during"
+        started = time.monotonic()
+        run = subprocess.run(
+            [sys.executable, "-m", "services.cli", "reprocess", "--yes", "--rate", "400", "--workers", "1"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_WITHIN_S,
+        )
+        elapsed = time.monotonic() - started
+        assert run.returncode == 0, run.stdout + run.stderr
+        time.sleep(2)  # searches after the swap too
+        stop_publishing.set()
+        publisher.join(timeout=30)
+        # Every article published during the run becomes searchable through the alias.
+        deadline = time.monotonic() + 60
+        while probes.live_pending and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        stop_publishing.set()
+        probes.stop.set()
+        searcher.join(timeout=10)
+        live_index.send_signal(signal.SIGTERM)
+        live_index.wait(timeout=30)
+        producer.close()
+
+    assert not probes.failures, probes.failures[:5]
+    assert not probes.misses, probes.misses[:5]
+    assert not probes.live_pending, f"{len(probes.live_pending)} live articles never searchable"
+    assert len(published) >= 10
+    assert sorted(es.indices.get_alias(name=names.alias)) == [f"{names.alias}-v2"]
+    assert es.indices.exists(index=f"{names.alias}-v1")  # kept until prune
+
+    es.indices.refresh(index=names.alias)
+    current = current_versions()
+    documents = list(
+        helpers.scan(es, index=names.alias, _source=["enrichers"], query={"query": {"match_all": {}}})
+    )
+    assert {d["_id"] for d in documents} == {a.id for a in seeded} | set(published)
+    stale = [d["_id"] for d in documents if is_stale(d["_source"]["enrichers"], current)]
+    assert not stale, f"{len(stale)} documents with old enricher versions, e.g. {stale[:3]}"
+
+    during, before = probes.latencies_ms["during"], probes.latencies_ms["before"]
+    print(
+        f"\nreprocess of {ARTICLES} articles: {elapsed:.1f} s ({ARTICLES / elapsed:.0f} articles/s); "
+        f"{len(published)} published meanwhile; searches before p50 {statistics.median(before):.1f} ms, "
+        f"during p50 {statistics.median(during):.1f} ms p99 {statistics.quantiles(during, n=100)[98]:.1f} ms "
+        f"({len(during)} searches)"
+    )
+
+    pruned = subprocess.run(
+        [sys.executable, "-m", "services.cli", "index", "prune", "--yes"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert pruned.returncode == 0, pruned.stderr
+    assert not es.indices.exists(index=f"{names.alias}-v1")
+    assert es.indices.exists(index=f"{names.alias}-v2")
