@@ -72,6 +72,7 @@ lint: install
 	$(PYTHON) -m mypy
 	$(PYTHON) -m schemas.generate --check
 	$(PYTHON) -m schemas.asyncapi --check
+	$(PYTHON) -m services.enrich.readme --check
 
 format: install
 	$(PYTHON) -m ruff check --fix .
