@@ -29,7 +29,7 @@ PERSON_TITLES = word_set(
     chief executive director leader father brother sister saint st rev reverend pastor
     counterpart commissioner inspector detective officer agent attorney lawyer councillor
     president-elect dictator tsar czar assistant under ceo cfo coo speaker patriarch trainer
-    secretary-general under-secretary undersecretary doctor administrator
+    secretary-general under-secretary undersecretary doctor administrator pm
     """
 )
 
@@ -42,7 +42,7 @@ STRONG_TITLES = word_set(
     lieutenant lt maj capt sgt admiral adm judge justice ambassador envoy spokesman spokeswoman
     professor prof coach striker midfielder defender goalkeeper batsman bowler skipper minister
     secretary president-elect counterpart chairman chairwoman director ceo commissioner speaker
-    patriarch trainer secretary-general under-secretary undersecretary doctor bishop captain
+    patriarch trainer secretary-general under-secretary undersecretary doctor bishop captain pm
     """
 )
 

@@ -22,7 +22,12 @@ from services.enrich.lexicon.entity_lists import Gazetteers, gazetteers
 from services.enrich.lexicon.loader import word_set
 from services.enrich.lexicon.names import PERSON_CUES, PERSON_TITLES, STRONG_TITLES
 from services.enrich.lexicon.organisations import NON_ORG_ACRONYMS, ORG_HEADS, ORG_LAST_WORDS
-from services.enrich.lexicon.place_names import LOC_HEADS, LOC_LAST_WORDS, US_STATE_ABBREVIATIONS
+from services.enrich.lexicon.place_names import (
+    IRREGULAR_DEMONYMS,
+    LOC_HEADS,
+    LOC_LAST_WORDS,
+    US_STATE_ABBREVIATIONS,
+)
 from services.enrich.lexicon.words import FUNCTION_WORDS, OTHER_LAST_WORDS
 from services.enrich.nlp.mentions import Mention
 
@@ -75,6 +80,10 @@ _SPORTS_WORDS = word_set(
     halftime half-time unbeaten standings playoff playoffs semifinal quarterfinal fixture fixtures
     relegation promoted soccer football cricket rugby baseball basketball hockey
     """
+)
+#: Arabic and Urdu compound names: "Inzamam-ul-Haq", "Ata-ur-Rehman", "Abdul-Karim", "Nasr-el-Din".
+_COMPOUND_NAME = re.compile(
+    r"^(?:[A-Z][a-z]+-(?:ul|ur|ud|us|al|el|ad|ar|as|bin|ibn)-[A-Z][a-z]+|Abd[ua]l?-[A-Z][a-z]+)$"
 )
 #: A place taking a plural verb is a side (British usage: "Marseille are seventh", "Essex have won").
 _PLURAL_VERBS = word_set("are were have")
@@ -387,6 +396,9 @@ class _TextContext:
         run: list[Token] = []
         if token.text == "&" or (token.kind == "word" and lower in _PARTICLES and token.text.islower()):
             run = [token]
+            following = line[position + 1] if position + 1 < len(line) else None
+            if following is not None and following.kind == "word" and following.text in _PARTICLES:
+                run.append(following)  # "Edwin van der Sar", "Luis de la Fuente"
         elif token.kind == "word" and lower in ("and", "in") and _is_organisation_of(current):
             run = [token]  # "Organisation for Security and Cooperation in Europe"
         elif self._links_organisation_name(line, position, current):
@@ -473,10 +485,30 @@ class _TextContext:
         titled = self._split_at_titles(span)
         if titled is not None:
             return titled
+        described = self._after_description(span)
+        if described is not None:
+            return described
         span = _strip_demonyms(span, lists, keep=False)
         if not span:
             return []
         return self._classify_core(span, person_cue=self._person_cue(span))
+
+    def _after_description(self, span: list[Token]) -> list[Mention] | None:
+        """'Veteran Italian Gianni Bugno', 'South African Amanda Coetzer': a person after a nationality.
+
+        The words before the nationality must be ordinary words or points of the compass.
+        """
+        lists = self.lists
+        for position in range(len(span) - 2, 0, -1):
+            if not lists.is_demonym(span[position].text):
+                continue
+            head, person = span[:position], span[position + 1 :]
+            if person[0].text in lists.first_names and all(
+                lists.is_common_word(token.text) or token.text in _COMPASS_POINTS for token in head
+            ):
+                return self._classify_core(person, person_cue=True)
+            return None
+        return None
 
     def _is_nicknamed_team(self, span: list[Token]) -> bool:
         """'New York Yankees', 'Atlanta Braves', 'Western Suburbs': a place or a point, a plural nickname."""
@@ -510,7 +542,15 @@ class _TextContext:
             return [self._mention(span, PER)]  # "President Clinton" (also a town)
         if lists.is_place(surface):
             return [self._mention(span, self._place_or_team(span))]
-        if last in OTHER_LAST_WORDS or (len(span) > 1 and lists.is_demonym(span[-1].text)):
+        surname_like_demonym = (  # "Ronnie Irani": a surname that reads like a nationality
+            len(span) == 2
+            and first in lists.first_names
+            and not lists.is_place(first)  # "Cleveland Indians"
+            and span[-1].text not in IRREGULAR_DEMONYMS
+        )
+        if last in OTHER_LAST_WORDS or (
+            len(span) > 1 and lists.is_demonym(span[-1].text) and not surname_like_demonym
+        ):
             return []  # an event or law, or an adjective phrase such as "Central Asian"
         if (len(span) > 1 and last in LOC_LAST_WORDS) or self._named_as_place(span):
             return [self._mention(span, self._place_or_team(span))]  # "Port Vale 1", "Notts County 2"
@@ -621,6 +661,8 @@ class _TextContext:
             return [self._mention([token], ORG)]
         if (word in lists.first_names or word in lists.surnames) and not self._after_article(token):
             return [self._mention([token], PER)]
+        if _COMPOUND_NAME.match(word):
+            return [self._mention([token], PER)]  # "Inzamam-ul-Haq", "Abdul-Karim"
         return [self._mention([token], ORG)]
 
     def _is_field_label(self, span: list[Token]) -> bool:

@@ -221,3 +221,17 @@ def test_a_capital_the_before_a_known_place_and_a_country_after_a_name(rules: Ru
     found = kinds(rules, text)
     assert found["Hamburg"] is LOC and "The Hamburg" not in found
     assert found["Ludvika Sweden"] is ORG  # a given name first, but a country last: a company
+
+
+def test_people_behind_descriptions_particles_and_compound_names(rules: RuleRecognizer) -> None:
+    text = (
+        "On Sunday Veteran Italian Gianni Bugno rode with South African Amanda Coetzer, and "
+        "Edwin van der Sar, Ronnie Irani, Inzamam-ul-Haq and Jordan's PM Kabariti watched "
+        "the Jamaat-i-Islami rally."
+    )
+    found = kinds(rules, text)
+    for person in ("Gianni Bugno", "Amanda Coetzer", "Edwin van der Sar", "Ronnie Irani", "Inzamam-ul-Haq"):
+        assert found.get(person) is PER, person
+    assert found["Kabariti"] is PER and found["Jordan"] is LOC
+    assert found.get("Jamaat-i-Islami") is not PER
+    assert "Veteran Italian Gianni Bugno" not in found
