@@ -19,7 +19,7 @@ from typing import Any
 from schemas.articles import Article, Dateline, Entity, EntityType, GeoPoint, Place
 from services.enrich.enrichers import enricher
 from services.enrich.lexicon.loader import word_set
-from services.enrich.lexicon.names import given_names
+from services.enrich.lexicon.names import HONORIFICS, given_names
 from services.enrich.lexicon.place_tables import NAMED_AFTER_CITY_HEADS, PERSON_LIKE_NAMES
 from services.enrich.lexicon.places import (
     MAX_NAME_TOKENS,
@@ -64,7 +64,6 @@ _FUNCTION_WORDS = word_set(
     Unlike Neighbouring Neighboring Northern Southern Eastern Western Central Mr Mrs Ms Dr
     """
 )
-_HONORIFICS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Dr", "Sir", "Lady", "Lord", "Dame"})
 _ROLE_WORDS = frozenset({"Mayor", "Governor", "Police", "Province", "Region", "Oblast", "Airport"})
 _SPEECH_AFTER = re.compile(r"^\s+(?:said|says|told|added|insisted|argued|warned|explained)\b")
 #: What follows a place name inside a company's name: more capitalised words, then a legal form or
@@ -271,7 +270,7 @@ def _is_something_else(
     after = tokens[index + size] if index + size < len(tokens) else None
     joined_before = before is not None and text[before[2] : tokens[index][1]] == " "
     joined_after = after is not None and text[end : after[1]] == " "
-    if joined_before and before is not None and before[0] in _HONORIFICS:
+    if joined_before and before is not None and before[0] in HONORIFICS:
         return True
     is_city = candidates[0].kind == "city"
     if not (is_city or key in PERSON_LIKE_NAMES):
