@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel, TypeAdapter
 from schemas.articles import ArticleId, RawArticle
 from schemas.dead_letter import DeadLetter
 from schemas.envelope import SCHEMA_MAJOR, ArticleEnriched, ArticleIngested
-from schemas.topics import TOPICS
+from schemas.topics import TOPICS, topic_configs
 
 ASYNCAPI_PATH = Path(__file__).parent / "asyncapi" / "newswire.asyncapi.yaml"
 ASYNCAPI_VERSION = "3.0.0"
@@ -61,12 +62,28 @@ def _kafka_message_binding(key: dict[str, Any] | None) -> dict[str, Any]:
     return {"kafka": binding}
 
 
+#: The topic configs the Kafka channel binding can state (the rest of TOPIC_CONFIGS it has no field for).
+_BINDING_TOPIC_CONFIGS: dict[str, Callable[[str], Any]] = {
+    "cleanup.policy": lambda value: value.split(","),
+    "retention.ms": int,
+    "retention.bytes": int,
+    "delete.retention.ms": int,
+    "max.message.bytes": int,
+}
+
+
 def _channel_binding(topic: str) -> dict[str, Any]:
+    configs = topic_configs(topic)
     return {
         "kafka": {
             "topic": topic,
             "partitions": DEFAULT_PARTITIONS,
             "replicas": 1,
+            "topicConfiguration": {
+                key: convert(configs[key])
+                for key, convert in _BINDING_TOPIC_CONFIGS.items()
+                if key in configs
+            },
             "bindingVersion": KAFKA_BINDING_VERSION,
         }
     }
@@ -205,7 +222,8 @@ def document() -> dict[str, Any]:
         "articlesIngested": {
             "address": TOPICS.ingested,
             "title": "Ingested articles",
-            "description": "One event per accepted submission, keyed by article id.",
+            "description": "One event per accepted submission, keyed by article id. The archive: "
+            "compacted, it keeps the latest revision of every article forever.",
             "messages": {"ArticleIngested": {"$ref": "#/components/messages/ArticleIngested"}},
             "bindings": _channel_binding(TOPICS.ingested),
         },

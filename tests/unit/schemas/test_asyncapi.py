@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from schemas import asyncapi
 from schemas.dead_letter import DeadLetter, FailureStage, SourceRecord
 from schemas.envelope import new_envelope_fields
-from schemas.topics import TOPICS
+from schemas.topics import TOPIC_CONFIGS, TOPICS
 from services.cli.submissions import CONTENT_TYPE_HEADER, SOURCE_FILE_HEADER
 from services.runtime.messages import ARTICLE_HEADER, TRACE_HEADER
 from tests.unit.index.factories import enriched_event
@@ -71,6 +71,14 @@ def test_every_topic_is_a_channel_with_messages(doc: dict[str, Any]) -> None:
         assert channel["messages"], f"{address} has no messages"
         assert channel["bindings"]["kafka"]["topic"] == address
         assert channel["description"]
+
+
+def test_the_channels_state_the_topic_configs_the_code_applies(doc: dict[str, Any]) -> None:
+    for channel in doc["channels"].values():
+        stated = channel["bindings"]["kafka"]["topicConfiguration"]
+        configs = TOPIC_CONFIGS[channel["address"]]
+        assert stated["cleanup.policy"] == configs["cleanup.policy"].split(",")
+        assert str(stated["retention.ms"]) == configs["retention.ms"]
 
 
 def test_every_reference_resolves(doc: dict[str, Any]) -> None:
