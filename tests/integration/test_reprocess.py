@@ -57,15 +57,14 @@ RUN_WITHIN_S = 240
 
 
 def corpus_texts(count: int) -> list[tuple[str, list[str]]]:
-    """(title, paragraphs) of ``count`` BBC articles, or generated news-like text without the corpus."""
+    """(title, paragraphs) of ``count`` articles: the BBC corpus first, then generated news-like text."""
     from bench.speed.corpus import CorpusMissing, load_corpus
 
     try:
         corpus = load_corpus()
     except CorpusMissing:
         corpus = []
-    if len(corpus) >= count:
-        return [(a.title, [p.strip() for p in a.body.split("\n") if p.strip()]) for a in corpus[:count]]
+    texts = [(a.title, [p.strip() for p in a.body.split("\n") if p.strip()]) for a in corpus[:count]]
     rng = random.Random(13)
     words = [
         "minister",
@@ -80,10 +79,8 @@ def corpus_texts(count: int) -> list[tuple[str, list[str]]]:
         "plan",
         "union",
         "growth",
-        "report",
     ]
-    texts = []
-    for n in range(count):
+    for n in range(count - len(texts)):
         paragraphs = [
             " ".join(rng.choice(words) for _ in range(30)).capitalize() + f" Story {n} part {p}."
             for p in range(5)
@@ -226,15 +223,8 @@ def names(es: Elasticsearch) -> Iterator[Names]:
         admin.close()
 
 
-def test_full_reprocess_with_zero_downtime(es: Elasticsearch, names: Names, tmp_path: Path) -> None:
-    kafka = KafkaSettings()
-    env = {**os.environ, **names.env()}
-    now = datetime.now(UTC)
-    texts = corpus_texts(ARTICLES + 400)
-    seeded = [new_article(t, p, now - timedelta(days=2)) for t, p in texts[:ARTICLES]]
-    later = iter(texts[ARTICLES:])
-
-    # The old index (v1, behind the alias) with old lineage, and the archive with the same articles.
+def seed(es: Elasticsearch, kafka: KafkaSettings, producer: Any, names: Names, seeded: list[Article]) -> None:
+    """The old index (v1, behind the alias) with an old lineage, and the archive with the same articles."""
     body = copy.deepcopy(index_template()["template"])
     es.indices.create(
         index=f"{names.alias}-v1",
@@ -257,11 +247,32 @@ def test_full_reprocess_with_zero_downtime(es: Elasticsearch, names: Names, tmp_
         refresh=True,
     )
     ensure_topics(kafka, {names.archive: PARTITIONS, names.live_topic: PARTITIONS})
-    producer = make_producer(kafka, "test-reprocess")
     for a in seeded:
         event = ArticleIngested(**new_envelope_fields("ingest", None), article=a)
         producer.send(names.archive, key=a.id.encode(), value=orjson.dumps(event.model_dump(mode="json")))
     producer.flush()
+
+
+def all_current(es: Elasticsearch, alias: str) -> tuple[set[str], list[str]]:
+    """The ids behind ``alias`` and those whose lineage is not the current enrichers'."""
+    es.indices.refresh(index=alias)
+    current = current_versions()
+    documents = list(helpers.scan(es, index=alias, _source=["enrichers"], query={"query": {"match_all": {}}}))
+    return {d["_id"] for d in documents}, [
+        d["_id"] for d in documents if is_stale(d["_source"]["enrichers"], current)
+    ]
+
+
+def test_full_reprocess_with_zero_downtime(es: Elasticsearch, names: Names, tmp_path: Path) -> None:
+    kafka = KafkaSettings()
+    env = {**os.environ, **names.env()}
+    now = datetime.now(UTC)
+    texts = corpus_texts(ARTICLES + 400)
+    seeded = [new_article(t, p, now - timedelta(days=2)) for t, p in texts[:ARTICLES]]
+    later = iter(texts[ARTICLES:])
+
+    producer = make_producer(kafka, "test-reprocess")
+    seed(es, kafka, producer, names, seeded)
 
     live_log = (tmp_path / "live-index.log").open("wb")
     live_index = subprocess.Popen(
@@ -335,13 +346,8 @@ def test_full_reprocess_with_zero_downtime(es: Elasticsearch, names: Names, tmp_
     assert sorted(es.indices.get_alias(name=names.alias)) == [f"{names.alias}-v2"]
     assert es.indices.exists(index=f"{names.alias}-v1")  # kept until prune
 
-    es.indices.refresh(index=names.alias)
-    current = current_versions()
-    documents = list(
-        helpers.scan(es, index=names.alias, _source=["enrichers"], query={"query": {"match_all": {}}})
-    )
-    assert {d["_id"] for d in documents} == {a.id for a in seeded} | set(published)
-    stale = [d["_id"] for d in documents if is_stale(d["_source"]["enrichers"], current)]
+    ids, stale = all_current(es, names.alias)
+    assert ids == {a.id for a in seeded} | set(published)
     assert not stale, f"{len(stale)} documents with old enricher versions, e.g. {stale[:3]}"
 
     during, before = probes.latencies_ms["during"], probes.latencies_ms["before"]
@@ -362,3 +368,51 @@ def test_full_reprocess_with_zero_downtime(es: Elasticsearch, names: Names, tmp_
     assert pruned.returncode == 0, pruned.stderr
     assert not es.indices.exists(index=f"{names.alias}-v1")
     assert es.indices.exists(index=f"{names.alias}-v2")
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(es: Elasticsearch, names: Names) -> None:
+    """Ctrl-C during a run, then the same command: it continues the same run from its committed offsets."""
+    from services.reprocess.runs import RunStore
+    from services.runtime.kafka import committed_offsets
+
+    kafka = KafkaSettings()
+    env = {**os.environ, **names.env()}
+    seeded = [new_article(t, p, datetime.now(UTC) - timedelta(days=1)) for t, p in corpus_texts(300)]
+    producer = make_producer(kafka, "test-reprocess")
+    try:
+        seed(es, kafka, producer, names, seeded)
+    finally:
+        producer.close()
+    command = [sys.executable, "-m", "services.cli", "reprocess", "--yes", "--workers", "1"]
+    first = subprocess.Popen(
+        [*command, "--rate", "15"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    store = RunStore(es, f"{names.alias}-runs")
+    deadline = time.monotonic() + 120
+    run = None
+    done = 0
+    while time.monotonic() < deadline and done < 30:
+        time.sleep(1)
+        assert first.poll() is None, first.communicate()
+        run = run or (store.open_run(names.alias) if es.indices.exists(index=store.index) else None)
+        if run is not None:
+            done = sum(committed_offsets(kafka, run.enrich_group, names.archive).values())
+    assert run is not None and done >= 30
+    first.send_signal(signal.SIGINT)
+    _, stopped = first.communicate(timeout=60)
+    assert first.returncode == 130, stopped
+    assert f"resume run {run.run_id}" in stopped
+    assert sorted(es.indices.get_alias(name=names.alias)) == [f"{names.alias}-v1"]  # nothing swapped
+    progress = sum(committed_offsets(kafka, run.enrich_group, names.archive).values())
+    assert progress >= done  # what was done stays done
+
+    second = subprocess.run(
+        [*command, "--rate", "1000"], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert second.returncode == 0, second.stderr
+    assert f"resuming {run.run_id}" in second.stderr
+    assert sorted(es.indices.get_alias(name=names.alias)) == [f"{names.alias}-v2"]
+    ids, stale = all_current(es, names.alias)
+    assert ids == {a.id for a in seeded}
+    assert not stale
+    assert store.load(run.run_id).state == "swapped"
