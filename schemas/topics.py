@@ -34,6 +34,11 @@ class Topics:
 
 TOPICS = Topics()
 
+#: A reprocess run's topic is ``articles.reprocess.<run id>`` (services/reprocess): enriched articles
+#: on their way to the index version the run builds. Created and deleted by the run, with a week's
+#: retention; not a pipeline topic.
+REPROCESS_TOPIC_PREFIX = "articles.reprocess."
+
 _WEEK = {"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)}
 
 #: Broker configs of each pipeline topic: the one definition that ``newswire topics create``, the

@@ -15,10 +15,11 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.topics import REPROCESS_TOPIC_PREFIX
 from services.reprocess.subset import Subset
 
 #: Run topics are ``articles.reprocess.<run id>``: enriched articles on their way to the new index.
-TOPIC_PREFIX = "articles.reprocess."
+TOPIC_PREFIX = REPROCESS_TOPIC_PREFIX
 
 
 class RunState(StrEnum):
