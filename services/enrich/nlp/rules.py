@@ -75,10 +75,9 @@ _MATCH_WORDS = word_set(
 _COMPASS_POINTS = frozenset({"North", "South", "East", "West", "Western", "Eastern", "Northern", "Southern"})
 _SPORTS_WORDS = word_set(
     """
-    goal goals scored scorer scorers striker midfielder defender goalkeeper league cup season coach
-    championship tournament innings wicket wickets batting bowled homer inning pitcher penalty
-    halftime half-time unbeaten standings playoff playoffs semifinal quarterfinal fixture fixtures
-    relegation promoted soccer football cricket rugby baseball basketball hockey
+    goals scorer scorers striker strikers midfielder defender goalkeeper league innings wicket wickets
+    batting bowled homer inning pitcher halftime half-time unbeaten standings playoff playoffs
+    semifinal quarterfinal fixtures relegation soccer football cricket rugby baseball basketball hockey
     """
 )
 #: Arabic and Urdu compound names: "Inzamam-ul-Haq", "Ata-ur-Rehman", "Abdul-Karim", "Nasr-el-Din".

@@ -134,7 +134,7 @@ def test_a_place_that_takes_a_plural_verb_or_a_team_noun_is_a_side(rules: RuleRe
     assert found["Tehran"] is LOC and found["Moscow"] is LOC and found["Nice"] is LOC
     # a plural verb says "side" only in a sports story; companies take plural verbs too
     assert found["Marseille"] is LOC
-    sports = text + " The striker scored a penalty."
+    sports = text + " The striker's two goals kept them unbeaten."
     assert kinds(rules, sports)["Marseille"] is ORG
 
 
@@ -235,3 +235,11 @@ def test_people_behind_descriptions_particles_and_compound_names(rules: RuleReco
     assert found["Kabariti"] is PER and found["Jordan"] is LOC
     assert found.get("Jamaat-i-Islami") is not PER
     assert "Veteran Italian Gianni Bugno" not in found
+
+
+def test_a_business_story_with_a_few_sporty_words_is_no_sports_story(rules: RuleRecognizer) -> None:
+    text = (
+        "The company's goal this season is growth. Its coach services won a cup for service, and "
+        "Setubal plants paid a penalty in the championship of cost cutting."
+    )
+    assert kinds(rules, text)["Setubal"] is LOC
