@@ -69,7 +69,7 @@ MODERN_WORDS = word_set(
     fax email e-mail internet online website web software hardware halftime half-time quarterfinal
     quarterfinals semifinal semifinals semi-final semi-finals playoff playoffs play-off play-offs
     midfielder midfielders striker strikers goalkeeper goalkeepers organisers organizers newsroom
-    teleconference telecom telecoms smartphone laptop podcast update updates
+    teleconference telecom telecoms smartphone laptop podcast update updates women men children
     """
 )
 

@@ -487,10 +487,24 @@ class _TextContext:
         described = self._after_description(span)
         if described is not None:
             return described
+        if self._the_place(span):
+            return [self._mention(span, LOC)]  # "at The Oval": "The" belongs to the name
         span = _strip_demonyms(span, lists, keep=False)
         if not span:
             return []
         return self._classify_core(span, person_cue=self._person_cue(span))
+
+    def _the_place(self, span: list[Token]) -> bool:
+        """'at The Oval', 'near The Hawthorns': a capital 'The' inside a sentence, after 'at' or 'near'.
+
+        Not after 'in': "starred in The Aviator" names a film.
+        """
+        if len(span) != 2 or span[0].text != "The" or span[0].sentence_start:
+            return False
+        if self.lists.is_place(span[1].text) or self.lists.is_demonym(span[1].text):
+            return False  # "in The Hamburg report": the place is "Hamburg"
+        before, _ = self._neighbours(span)
+        return bool(before) and before[-1].text in ("at", "near", "outside")
 
     def _after_description(self, span: list[Token]) -> list[Mention] | None:
         """'Veteran Italian Gianni Bugno', 'South African Amanda Coetzer': a person after a nationality.
@@ -1043,13 +1057,6 @@ def _strip_demonyms(span: list[Token], lists: Gazetteers, keep: bool) -> list[To
         lists.is_demonym(span[position].text)
         or (span[position].text.lower() in FUNCTION_WORDS and not span[position].text.isupper())
     ):
-        if (
-            span[position].text == "The"
-            and not span[position].sentence_start
-            and position + 2 == len(span)
-            and not lists.is_place(span[-1].text)
-        ):
-            break  # "at The Oval": a capital "The" inside a sentence belongs to the name ("The Hamburg" not)
         position += 1
     return span[position:]
 

@@ -243,3 +243,8 @@ def test_a_business_story_with_a_few_sporty_words_is_no_sports_story(rules: Rule
         "Setubal plants paid a penalty in the championship of cost cutting."
     )
     assert kinds(rules, text)["Setubal"] is LOC
+
+
+def test_a_capital_the_before_a_title_of_a_work_is_no_place(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "She starred in The Aviator last year, and the Women of the town watched.")
+    assert "The Aviator" not in found and "Women" not in found
