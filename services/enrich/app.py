@@ -35,6 +35,7 @@ from faust.types.tables import GlobalTableT
 
 from schemas.articles import Article, EnrichedArticle
 from schemas.dead_letter import FailureStage
+from schemas.envelope import ArticleIngested
 from schemas.topics import TOPICS
 from services.enrich.dedup import NearDuplicateIndex, mark
 from services.enrich.faust_fixes import EnrichTableManager, fetch_only_active_partitions
@@ -46,8 +47,9 @@ from services.reprocess.modes import enrich_route, load_run, selected
 from services.reprocess.rate import TokenBucket
 from services.runtime import metrics
 from services.runtime.dead_letters import smaller_dead_letter
+from services.runtime.events import decode_event
 from services.runtime.header_names import tolerate_non_utf8_header_names
-from services.runtime.messages import Emit, Message, message_from_record
+from services.runtime.messages import Emit, Message, Rejected, message_from_record
 from services.runtime.service import start_monitoring
 from services.runtime.settings import KafkaSettings, load_settings
 from services.runtime.watchdog import Watchdog
@@ -175,7 +177,10 @@ async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
         processed_offsets[(message.topic, message.partition)] = message.offset
         metrics.record_consumed([message])
         if not selected(route.subset, message):
-            continue  # outside the run's subset: the new index has it from the old one
+            # Outside the run's subset: the new index has it from the old one. Its signature still
+            # counts, or a copy inside the subset of an original outside it would lose duplicate_of.
+            remember_signature(message)
+            continue
         if rate_limit is not None:
             await rate_limit.take()
         with metrics.PROCESS_SECONDS.time():
@@ -184,6 +189,14 @@ async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
             for record in records:
                 await deliver(message, record)
         metrics.record_outputs(records)
+
+
+def remember_signature(message: Message) -> None:
+    """Record an archived article in the near-duplicate state without enriching it."""
+    event = decode_event(message, ArticleIngested)
+    if not isinstance(event, Rejected):
+        article = event.article
+        near_duplicates.check(article.id, article.ingested_at, article.content_hash, article.body)
 
 
 def message_from_event(event: faust.EventT) -> Message:

@@ -55,6 +55,7 @@ PARTITIONS = 4
 PROBE_EVERY_S = 0.05
 LIVE_EVERY_S = 0.25
 RUN_WITHIN_S = 240
+MATCH_ALL = {"query": {"match_all": {}}}
 
 
 def corpus_texts(count: int) -> list[tuple[str, list[str]]]:
@@ -111,9 +112,9 @@ def new_article(title: str, paragraphs: list[str], ingested_at: datetime) -> Art
     )
 
 
-def old_document(article: Article) -> dict[str, Any]:
-    """What an older release indexed: no enrichment, every enricher at version "0"."""
-    lineage = [EnricherRun(name=name, version="0") for name in current_versions()]
+def old_document(article: Article, version: str | None = "0") -> dict[str, Any]:
+    """What an older release indexed: no enrichment, every enricher at ``version`` (None: the current)."""
+    lineage = [EnricherRun(name=name, version=version or now) for name, now in current_versions().items()]
     enriched = EnrichedArticle(
         **article.model_dump(),
         word_count=0,
@@ -224,8 +225,16 @@ def names(es: Elasticsearch) -> Iterator[Names]:
         admin.close()
 
 
-def seed(es: Elasticsearch, kafka: KafkaSettings, producer: Any, names: Names, seeded: list[Article]) -> None:
-    """The old index (v1, behind the alias) with an old lineage, and the archive with the same articles."""
+def seed(
+    es: Elasticsearch,
+    kafka: KafkaSettings,
+    producer: Any,
+    names: Names,
+    seeded: list[Article],
+    current: frozenset[str] = frozenset(),
+) -> None:
+    """The old index (v1, behind the alias) with an old lineage (the current one for ``current`` ids),
+    and the archive with the same articles."""
     body = copy.deepcopy(index_template()["template"])
     es.indices.create(
         index=f"{names.alias}-v1",
@@ -241,7 +250,7 @@ def seed(es: Elasticsearch, kafka: KafkaSettings, producer: Any, names: Names, s
                 "_id": a.id,
                 "version": a.revision,
                 "version_type": "external",
-                "_source": old_document(a),
+                "_source": old_document(a, None if a.id in current else "0"),
             }
             for a in seeded
         ),
@@ -258,7 +267,7 @@ def all_current(es: Elasticsearch, alias: str) -> tuple[set[str], list[str]]:
     """The ids behind ``alias`` and those whose lineage is not the current enrichers'."""
     es.indices.refresh(index=alias)
     current = current_versions()
-    documents = list(helpers.scan(es, index=alias, _source=["enrichers"], query={"query": {"match_all": {}}}))
+    documents = list(helpers.scan(es, index=alias, _source=["enrichers"], query=MATCH_ALL))
     return {d["_id"] for d in documents}, [
         d["_id"] for d in documents if is_stale(d["_source"]["enrichers"], current)
     ]
@@ -418,3 +427,35 @@ def test_an_interrupted_run_resumes_where_it_stopped(es: Elasticsearch, names: N
     assert ids == {a.id for a in seeded}
     assert not stale
     assert store.load(run.run_id).state == "swapped"
+
+
+def test_a_stale_subset_is_re_enriched_and_the_rest_copied_unchanged(es: Elasticsearch, names: Names) -> None:
+    """--stale: only documents with an old lineage go through enrichment; the others keep their content."""
+    kafka = KafkaSettings()
+    env = {**os.environ, **names.env()}
+    seeded = [new_article(t, p, datetime.now(UTC) - timedelta(days=1)) for t, p in corpus_texts(200)]
+    current = frozenset(a.id for a in seeded[::2])
+    producer = make_producer(kafka, "test-reprocess")
+    try:
+        seed(es, kafka, producer, names, seeded, current)
+    finally:
+        producer.close()
+    run = subprocess.run(
+        [sys.executable, "-m", "services.cli", "reprocess", "--stale", "--yes", "--rate", "1000"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "stale lineage (100 documents)" in run.stderr
+    assert sorted(es.indices.get_alias(name=names.alias)) == [f"{names.alias}-v2"]
+    ids, stale = all_current(es, names.alias)
+    assert ids == {a.id for a in seeded} and not stale
+    word_counts = {
+        hit["_id"]: hit["_source"]["word_count"]
+        for hit in helpers.scan(es, index=names.alias, _source=["word_count"], query=MATCH_ALL)
+    }
+    # Enriched now: a real word count; copied: still the seeded document (no enrichment, 0 words).
+    assert all(word_counts[i] > 0 for i in ids - current)
+    assert all(word_counts[i] == 0 for i in current)
