@@ -35,6 +35,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
+import subprocess
 import sys
 import time
 import uuid
@@ -268,8 +270,30 @@ def report(run: Run, corpus: Path) -> dict[str, object]:
         "scores": {kind: run.tallies[kind].scores() | vars(run.tallies[kind]) for kind in TYPES},
         "cpu_ms_per_document": round(per_document_ms, 2),
         "cpu_ms_per_600_words": round(per_article_ms, 2),
+        "load_average": [round(value, 2) for value in os.getloadavg()],
         "measured_at": datetime.now(UTC).isoformat(),
+        "code": code_version(),
     }
+
+
+def code_version() -> str | None:
+    """The commit measured, with "+changes" when the enrichment code differs from it; None outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", "services/enrich"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+changes" if changes else "")
 
 
 def markdown(result: dict[str, object]) -> str:
