@@ -29,7 +29,7 @@ PERSON_TITLES = word_set(
     chief executive director leader father brother sister saint st rev reverend pastor
     counterpart commissioner inspector detective officer agent attorney lawyer councillor
     president-elect dictator tsar czar assistant under ceo cfo coo speaker patriarch trainer
-    secretary-general under-secretary undersecretary doctor administrator pm
+    secretary-general under-secretary undersecretary doctor administrator pm attorney-general
     """
 )
 
@@ -43,6 +43,7 @@ STRONG_TITLES = word_set(
     professor prof coach striker midfielder defender goalkeeper batsman bowler skipper minister
     secretary president-elect counterpart chairman chairwoman director ceo commissioner speaker
     patriarch trainer secretary-general under-secretary undersecretary doctor bishop captain pm
+    attorney-general
     """
 )
 

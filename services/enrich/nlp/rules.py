@@ -80,6 +80,7 @@ _SPORTS_WORDS = word_set(
     semifinal quarterfinal fixtures relegation soccer football cricket rugby baseball basketball hockey
     """
 )
+_PREFIXED_NAME = re.compile(r"^(?:al|el|bin|ibn|abu|ben)-[A-Z]")
 #: Arabic and Urdu compound names: "Inzamam-ul-Haq", "Ata-ur-Rehman", "Abdul-Karim", "Nasr-el-Din".
 _COMPOUND_NAME = re.compile(
     r"^(?:[A-Z][a-z]+-(?:ul|ur|ud|us|al|el|ad|ar|as|bin|ibn)-[A-Z][a-z]+|Abd[ua]l?-[A-Z][a-z]+)$"
@@ -350,6 +351,8 @@ class _TextContext:
     def _is_name_word(self, token: Token) -> bool:
         if token.kind == "hyphenated":
             return token.text[:1].isupper()
+        if token.kind == "word" and _PREFIXED_NAME.match(token.text):
+            return True  # "al-Kabariti", "bin-Laden": a name after a lower-case particle
         if not token.capitalised:
             return False
         if token.kind == "word" and any(char.isdigit() for char in token.text):
@@ -384,7 +387,7 @@ class _TextContext:
             position += 1
         if current:
             spans.append(current)
-        return [_trim_connectors(span) for span in spans if span]
+        return [trimmed for trimmed in (_trim_connectors(span) for span in spans) if trimmed]
 
     def _connector_run(self, line: list[Token], position: int, current: list[Token]) -> list[Token]:
         """Lower-case links inside a name: 'of (the)', particles, '&', followed by a capitalised word."""
@@ -1041,11 +1044,15 @@ def _adjacent(text: str, tokens: list[Token]) -> bool:
 
 def _trim_connectors(span: list[Token]) -> list[Token]:
     """Without the lower-case links ('of the', 'and') a split left at either end."""
-    while span and not span[-1].capitalised and span[-1].kind != "hyphenated":
+    while span and not _holds_a_name(span[-1]):
         span = span[:-1]
-    while span and not span[0].capitalised and span[0].kind != "hyphenated":
+    while span and not _holds_a_name(span[0]):
         span = span[1:]
     return span
+
+
+def _holds_a_name(token: Token) -> bool:
+    return token.capitalised or token.kind == "hyphenated" or bool(_PREFIXED_NAME.match(token.text))
 
 
 def _strip_demonyms(span: list[Token], lists: Gazetteers, keep: bool) -> list[Token]:
@@ -1065,5 +1072,8 @@ def _looks_like_name_part(token: Token) -> bool:
     """'Jinping', 'McCague', "O'Gorman", 'de', 'Anne-Gaelle' - not 'NATO' or 'Nations' plural of a word."""
     word = token.text
     return (
-        (word[:1].isupper() and not word.isupper()) or word in _PARTICLES or token.kind in ("initial", "abbr")
+        (word[:1].isupper() and not word.isupper())
+        or word in _PARTICLES
+        or token.kind in ("initial", "abbr")
+        or bool(_PREFIXED_NAME.match(word))
     )

@@ -248,3 +248,10 @@ def test_a_business_story_with_a_few_sporty_words_is_no_sports_story(rules: Rule
 def test_a_capital_the_before_a_title_of_a_work_is_no_place(rules: RuleRecognizer) -> None:
     found = kinds(rules, "She starred in The Aviator last year, and the Women of the town watched.")
     assert "The Aviator" not in found and "Women" not in found
+
+
+def test_names_with_a_lower_case_arabic_particle(rules: RuleRecognizer) -> None:
+    text = "Prime Minister Abdul-Karim al-Kabariti met Hassan al-Turabi; the al-Akhbar daily reported it."
+    found = kinds(rules, text)
+    assert found["Abdul-Karim al-Kabariti"] is PER and found["Hassan al-Turabi"] is PER
+    assert found["al-Akhbar"] is ORG
