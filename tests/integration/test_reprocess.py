@@ -55,7 +55,10 @@ PARTITIONS = 4
 PROBE_EVERY_S = 0.05
 LIVE_EVERY_S = 0.25
 RUN_WITHIN_S = 240
+#: Enrich workers of the zero-downtime run (NEWSWIRE_TEST_REPROCESS_WORKERS, for measuring).
+WORKERS = os.environ.get("NEWSWIRE_TEST_REPROCESS_WORKERS", "1")
 MATCH_ALL = {"query": {"match_all": {}}}
+CLI = [sys.executable, "-m", "services.cli"]
 
 
 def corpus_texts(count: int) -> list[tuple[str, list[str]]]:
@@ -326,7 +329,7 @@ def test_full_reprocess_with_zero_downtime(es: Elasticsearch, names: Names, tmp_
         probes.phase = "during"
         started = time.monotonic()
         run = subprocess.run(
-            [sys.executable, "-m", "services.cli", "reprocess", "--yes", "--rate", "400", "--workers", "1"],
+            [*CLI, "reprocess", "--yes", "--rate", "400", "--workers", WORKERS],
             env=env,
             capture_output=True,
             text=True,
