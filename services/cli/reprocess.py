@@ -125,6 +125,9 @@ def reprocess(
         finally:
             coordinator.stop_workers(processes)
         coordinator.clean_up(run)
+    except KeyboardInterrupt:
+        err.print("stopped before the workers started; run the same command again to resume")
+        raise typer.Exit(130) from None
     except RunConflict as exc:
         raise fail(str(exc), code=1) from exc
     except (EsConnectionError, KafkaError, ApiError, ValueError) as exc:

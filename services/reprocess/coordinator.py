@@ -49,7 +49,7 @@ from services.reprocess.runs import Run, RunState, RunStore, new_run_id
 from services.reprocess.settings import ReprocessSettings
 from services.reprocess.subset import Subset, current_versions, stale_ids
 from services.runtime.kafka import committed_offsets, ensure_topics
-from services.runtime.settings import ElasticsearchSettings, KafkaSettings
+from services.runtime.settings import ElasticsearchSettings, KafkaSettings, TopicSettings
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,8 @@ class Coordinator:
         return self.store.open_run(self.settings.alias)
 
     def plan(self, subset: Subset, rate: float, workers: int) -> tuple[Run, bool]:
-        """The open run for the alias (resumed: True), or a new one for ``subset``; saved either way."""
+        """The open run for the alias (resumed: True), or a new one for ``subset`` (saved by :meth:`prepare`,
+        so a run declined at the prompt leaves nothing behind)."""
         self.store.ensure()
         current = self.open_run()
         if current is not None:
@@ -125,7 +126,6 @@ class Coordinator:
             workers=workers,
             created_at=self.clock(),
         )
-        self.store.save(run)
         return run, False
 
     def indexes_behind(self, alias: str) -> list[str]:
@@ -180,6 +180,7 @@ class Coordinator:
 
     def prepare(self, run: Run, say: Callable[[str], None] = lambda _: None) -> Run:
         """The current template, the new index and its next alias, the old index's copy, the run topic."""
+        self.store.save(run)
         self.es.indices.put_index_template(name=TEMPLATE_NAME, body=index_template())
         if not self.es.indices.exists(index=run.new_index):
             body = copy.deepcopy(index_template()["template"])
@@ -199,7 +200,8 @@ class Coordinator:
             self.copy_old(run)
             run = run.model_copy(update={"copied": True})
             self.store.save(run)
-        partitions = ensure_topics(self.kafka, {run.archive_topic: 1})[run.archive_topic]
+        archive = ensure_topics(self.kafka, {run.archive_topic: TopicSettings().partitions})
+        partitions = archive[run.archive_topic]
         ensure_topics(self.kafka, {run.topic: partitions}, configs={run.topic: RUN_TOPIC_CONFIGS})
         return run
 
