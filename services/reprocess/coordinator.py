@@ -242,8 +242,8 @@ class Coordinator:
                 ]
                 if failed:
                     raise RuntimeError(f"copying the old index failed: {failed[:3]}")
-            if self.settings.copy_requests_per_second > 0:
-                pause = len(page) / self.settings.copy_requests_per_second - (time.monotonic() - started)
+            if self.settings.copy_rate > 0:
+                pause = len(page) / self.settings.copy_rate - (time.monotonic() - started)
                 time.sleep(max(0.0, pause))
 
     # -- workers ----------------------------------------------------------------------------------

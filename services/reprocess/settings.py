@@ -39,7 +39,7 @@ class ReprocessSettings(BaseSettings):
         ge=0,
         description="The live index services' NEWSWIRE_INDEX_NEXT_ALIAS_CHECK_S (how stale their view is).",
     )
-    copy_requests_per_second: float = Field(
-        default=-1,
-        description="Documents a second the old index is copied at (-1: as fast as it goes).",
+    copy_rate: float = Field(
+        default=5000,
+        description="Documents a second the old index is copied at (no enrichment; -1: as fast as it goes).",
     )
