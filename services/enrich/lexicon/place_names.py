@@ -67,7 +67,13 @@ EXTRA_PLACES = frozenset(
         """
         U.S. US USA U.S.A. America UK U.K. Britain Great_Britain England Scotland Wales Northern_Ireland
         HK H.K. NZ N.Z. Alps Andes Rockies Pyrenees Himalayas Carpathians Dolomites Appalachians Prairies
-        Midlands Highlands Everglades
+        Midlands Highlands Everglades Corsica Sardinia Sicily Bavaria Saxony Prussia Benelux Riviera
+        Borneo Sumatra Patagonia Lapland Anatolia Galilee Flanders Wallonia Catalonia Andalusia Brittany
+        Normandy Provence Lombardy Manchuria Bengal Transvaal Zululand Mindanao Luzon Crete
+        Kyushu Honshu Negev Darfur Ogaden Kivu Katanga Shaba Baluchistan Ruhr Rhineland Silesia Bohemia
+        Moravia Transylvania Dalmatia Istria Slavonia Krajina Ingushetia Ossetia Adjaria Nagorno-Karabakh
+        Karabakh Kamchatka Sakhalin Yakutia Tatarstan Bashkortostan West_Indies North_Caucasus
+        Basque_Country Tamil_Nadu
         Ulster Holland Burma Ivory_Coast Czech_Republic Macedonia Zaire Soviet_Union USSR Yugoslavia
         Czechoslovakia East_Germany West_Germany East_Timor Vatican Palestine Gaza Gaza_Strip West_Bank
         Kosovo Taiwan Hong_Kong Macau Macao Tibet Xinjiang Chechnya Kurdistan Bosnia Herzegovina Congo

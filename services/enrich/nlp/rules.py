@@ -59,6 +59,7 @@ _CALENDAR = word_set(
     """
     monday tuesday wednesday thursday friday saturday sunday january february march april may june july
     august september october november december jan feb mar apr jun jul aug sep sept oct nov dec
+    mon tue tues wed thu thur thurs fri
     """
 )
 #: Titles of players and staff: a place before them names the club ("Surrey captain Chris Lewis").
@@ -85,6 +86,12 @@ _PREFIXED_NAME = re.compile(r"^(?:al|el|bin|ibn|abu|ben)-[A-Z]")
 _COMPOUND_NAME = re.compile(
     r"^(?:[A-Z][a-z]+-(?:ul|ur|ud|us|al|el|ad|ar|as|bin|ibn)-[A-Z][a-z]+|Abd[ua]l?-[A-Z][a-z]+)$"
 )
+#: Codes after a name in tables and bylines ("Gencor YR EPS", "Mexico GDP", "Sabourin CFO").
+_TRAILING_CODES = frozenset(
+    {"EPS", "DIV", "YR", "NAV", "GDP", "GNP", "CPI", "PPI", "CEO", "CFO", "COO", "RBI"}
+)
+#: Last words of sports competitions, which are events, not bodies, in a sports story.
+_COMPETITIONS = frozenset({"league", "leagues", "division", "conference"})
 #: A place taking a plural verb is a side (British usage: "Marseille are seventh", "Essex have won").
 _PLURAL_VERBS = word_set("are were have")
 #: Nouns after a place that make it a club ("the Marseille club", "the Leeds soccer team").
@@ -456,6 +463,8 @@ class _TextContext:
 
     def _classify(self, span: list[Token]) -> list[Mention]:
         lists = self.lists
+        while len(span) > 1 and span[-1].text in _TRAILING_CODES and not span[0].text.isupper():
+            span = span[:-1]  # "Gencor YR EPS": figure codes after a name in a table
         surface = self._surface(span)
         if self._names_media(span) and not lists.is_major_place(surface.removeprefix("The ")):
             return [self._mention(span, ORG)]
@@ -480,6 +489,8 @@ class _TextContext:
             and not self._is_team(span)  # "Hansa Rostock 0 Hamburg 1", "St Pauli 4": the club's name
         ):
             span = span[1:]  # "Rival Sony", "Shares of ...": an ordinary word capitalised by the sentence
+        if span[-1].text.lower() in _COMPETITIONS and self.sports:
+            return []  # "the American League", "Premier League" in a sports story: a competition
         if span[-1].text.lower() in ORG_LAST_WORDS and len(span) > 1:
             return [self._mention(_strip_demonyms(span, lists, keep=True), ORG)]
         if self._is_nicknamed_team(span):
@@ -624,6 +635,10 @@ class _TextContext:
         word = token.text
         if token.kind == "initial" or len(word) == 1 or any(char.isdigit() for char in word):
             return []  # "H1", "M3": codes
+        plural_people = word.endswith("s") and (lists.is_demonym(word) or lists.is_demonym(word[:-1]))
+        plays = self.sports and word.isalpha() and not word.isupper() and self._plays([token])
+        if plays and not plural_people:
+            return [self._mention([token], ORG)]  # "Celtic beat Hibernian", "United have won"
         if lists.is_demonym(word) or (word.endswith("s") and lists.is_demonym(word[:-1])):
             return []
         if _ACRONYM.match(word):

@@ -255,3 +255,23 @@ def test_names_with_a_lower_case_arabic_particle(rules: RuleRecognizer) -> None:
     found = kinds(rules, text)
     assert found["Abdul-Karim al-Kabariti"] is PER and found["Hassan al-Turabi"] is PER
     assert found["al-Akhbar"] is ORG
+
+
+def test_in_a_sports_story_leagues_are_competitions_and_a_word_that_plays_is_a_club(
+    rules: RuleRecognizer,
+) -> None:
+    text = (
+        "Celtic beat Hibernian 2-0 to stay top of the Premier League, the striker scoring both "
+        "goals before halftime. Rangers lost."
+    )
+    found = kinds(rules, text)
+    assert found["Celtic"] is ORG and found["Hibernian"] is ORG
+    assert "Premier League" not in found
+    assert kinds(rules, "The Arab League met in Cairo on Monday.")["Arab League"] is ORG
+
+
+def test_codes_after_a_name_and_regions_without_a_state(rules: RuleRecognizer) -> None:
+    text = "Analysts said Mexico GDP rose while Sabourin CFO Ann Lee visited Corsica and Saxony."
+    found = kinds(rules, text)
+    assert found["Mexico"] is LOC and "Mexico GDP" not in found
+    assert found["Corsica"] is LOC and found["Saxony"] is LOC
