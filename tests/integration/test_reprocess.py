@@ -462,3 +462,44 @@ def test_a_stale_subset_is_re_enriched_and_the_rest_copied_unchanged(es: Elastic
     # Enriched now: a real word count; copied: still the seeded document (no enrichment, 0 words).
     assert all(word_counts[i] > 0 for i in ids - current)
     assert all(word_counts[i] == 0 for i in current)
+
+
+def test_an_abandoned_run_leaves_the_live_index_and_its_index_to_prune(
+    es: Elasticsearch, names: Names
+) -> None:
+    """--workers 0 only coordinates; --abandon drops the next alias and the run; prune deletes its index."""
+    from services.reprocess.runs import RunStore
+
+    kafka = KafkaSettings()
+    env = {**os.environ, **names.env()}
+    seeded = [new_article(t, p, datetime.now(UTC)) for t, p in corpus_texts(20)]
+    producer = make_producer(kafka, "test-reprocess")
+    try:
+        seed(es, kafka, producer, names, seeded)
+    finally:
+        producer.close()
+    waiting = subprocess.Popen(
+        [*CLI, "reprocess", "--yes", "--workers", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not es.indices.exists_alias(name=f"{names.alias}-next") and time.monotonic() < deadline:
+        assert waiting.poll() is None, waiting.communicate()
+        time.sleep(0.5)
+    time.sleep(2)  # no worker runs: nothing moves, the alias stays where it was
+    assert sorted(es.indices.get_alias(name=names.alias)) == [f"{names.alias}-v1"]
+    waiting.send_signal(signal.SIGINT)
+    assert waiting.wait(timeout=30) == 130
+
+    abandoned = subprocess.run([*CLI, "reprocess", "--abandon"], env=env, capture_output=True, text=True)
+    assert abandoned.returncode == 0, abandoned.stderr
+    assert "abandoned" in abandoned.stdout
+    assert not es.indices.exists_alias(name=f"{names.alias}-next")
+    assert RunStore(es, f"{names.alias}-runs").open_run(names.alias) is None
+    pruned = subprocess.run([*CLI, "index", "prune", "--yes"], env=env, capture_output=True, text=True)
+    assert pruned.returncode == 0, pruned.stderr
+    assert not es.indices.exists(index=f"{names.alias}-v2")
+    assert sorted(es.indices.get_alias(name=names.alias)) == [f"{names.alias}-v1"]
+    assert es.count(index=names.alias)["count"] == len(seeded)
