@@ -606,6 +606,13 @@ class _TextContext:
             self.sports and lists.is_major_place(span[-1].text) and span[-1].text not in lists.surnames
         )
         if (
+            self.sports
+            and len(span) == 2
+            and all(lists.is_common_word(token.text) for token in span)
+            and self._ends_like_business(span)
+        ):
+            return [self._mention(span, ORG)]  # "Crystal Palace", "Aston Villa" in a sports story
+        if (
             first in lists.first_names
             and len(span) <= 4
             and name_shaped

@@ -275,3 +275,9 @@ def test_codes_after_a_name_and_regions_without_a_state(rules: RuleRecognizer) -
     found = kinds(rules, text)
     assert found["Mexico"] is LOC and "Mexico GDP" not in found
     assert found["Corsica"] is LOC and found["Saxony"] is LOC
+
+
+def test_a_club_of_two_ordinary_words_in_a_sports_story(rules: RuleRecognizer) -> None:
+    sports = "Crystal Palace won the league match, their striker scoring two goals before halftime."
+    assert kinds(rules, sports)["Crystal Palace"] is ORG
+    assert kinds(rules, "Crystal Palace hosted a concert on Monday.").get("Crystal Palace") is not ORG
