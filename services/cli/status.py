@@ -276,11 +276,10 @@ def count_dead_letters(consumer: KafkaConsumer, last: int) -> tuple[list[DeadLet
 
 
 def current_enricher_versions() -> dict[str, str]:
-    """Enricher name -> version of the code here: what a document enriched now would carry."""
-    from services.enrich.dedup import LINEAGE
-    from services.enrich.pipeline import ENRICHERS
+    """Enricher name -> version of the code here (imported only when asked: it loads the enrichers)."""
+    from services.enrich.pipeline import current_versions
 
-    return {step.name: step.version for step in ENRICHERS} | {LINEAGE.name: LINEAGE.version}
+    return current_versions()
 
 
 def enricher_version_rows(counts: LineageCounts, current: Mapping[str, str]) -> list[EnricherVersionCount]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.articles import Article, EnrichedArticle, EnricherRun
+from services.enrich.dedup import LINEAGE
 from services.enrich.enrichers import Enricher
 from services.enrich.enrichers import entities as entities_module
 from services.enrich.enrichers import language as language_module
@@ -43,6 +44,11 @@ _ARTICLE_FIELDS = frozenset(Article.model_fields)
 TEXT_BUDGET_CHARS: int | None = 200_000
 #: Enrichers cheap enough to read every character of the largest accepted body.
 WHOLE_BODY_ENRICHERS = frozenset({"language", "word_count", "reading_time"})
+
+
+def current_versions() -> dict[str, str]:
+    """Enricher name -> version of the code here: the lineage a document enriched now would carry."""
+    return {step.name: step.version for step in ENRICHERS} | {LINEAGE.name: LINEAGE.version}
 
 
 def warm_up() -> None:

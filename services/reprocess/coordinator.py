@@ -43,11 +43,12 @@ from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.structs import TopicPartition
 
 from schemas.search_index import TEMPLATE_NAME, index_template
+from services.enrich.pipeline import current_versions
 from services.reprocess.aliases import next_version, swap_actions, version_of
 from services.reprocess.progress import Stage, caught_up, stage
 from services.reprocess.runs import Run, RunState, RunStore, new_run_id
 from services.reprocess.settings import ReprocessSettings
-from services.reprocess.subset import Subset, current_versions, stale_ids
+from services.reprocess.subset import Subset, stale_ids
 from services.runtime.kafka import committed_offsets, ensure_topics
 from services.runtime.settings import ElasticsearchSettings, KafkaSettings, TopicSettings
 

@@ -75,16 +75,6 @@ def _before(moment: datetime, bound: datetime) -> bool:
     return moment < bound
 
 
-def current_versions() -> dict[str, str]:
-    """Enricher name -> version of the code running now (the pipeline's enrichers and near-duplicates)."""
-    from services.enrich.dedup import LINEAGE
-    from services.enrich.pipeline import ENRICHERS
-
-    versions = {step.name: step.version for step in ENRICHERS}
-    versions[LINEAGE.name] = LINEAGE.version
-    return versions
-
-
 def is_stale(lineage: Iterable[Mapping[str, Any]], current: Mapping[str, str]) -> bool:
     """Whether a document's ``enrichers`` lineage misses a current enricher or has another version of one.
 

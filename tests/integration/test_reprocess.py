@@ -40,8 +40,8 @@ from schemas.articles import Article, ContentFormat, EnrichedArticle, EnricherRu
 from schemas.envelope import ArticleEnriched, ArticleIngested, new_envelope_fields
 from schemas.search_index import document_from, index_template
 from services.enrich.dedup import NearDuplicateIndex, mark
-from services.enrich.pipeline import enrich
-from services.reprocess.subset import current_versions, is_stale
+from services.enrich.pipeline import current_versions, enrich
+from services.reprocess.subset import is_stale
 from services.runtime.kafka import ensure_topics, make_producer
 from services.runtime.messages import ARTICLE_HEADER, TRACE_HEADER
 from services.runtime.settings import KafkaSettings

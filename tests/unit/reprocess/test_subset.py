@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import orjson
 
 from schemas.envelope import ArticleIngested, new_envelope_fields
+from services.enrich.pipeline import current_versions
 from services.reprocess.modes import enrich_route, selected
 from services.reprocess.runs import Run
-from services.reprocess.subset import Subset, current_versions, is_stale, stale_ids
+from services.reprocess.subset import Subset, is_stale, stale_ids
 from tests.unit.enrich.factories import article, record
 
 
