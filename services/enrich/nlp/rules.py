@@ -466,7 +466,11 @@ class _TextContext:
         while len(span) > 1 and span[-1].text in _TRAILING_CODES and not span[0].text.isupper():
             span = span[:-1]  # "Gencor YR EPS": figure codes after a name in a table
         surface = self._surface(span)
-        if self._names_media(span) and not lists.is_major_place(surface.removeprefix("The ")):
+        if (
+            self._names_media(span)
+            and not lists.is_major_place(surface.removeprefix("The "))
+            and not lists.is_demonym(span[-1].text)  # "the Polish news agency" names no agency
+        ):
             return [self._mention(span, ORG)]
         if self._names_place(span) and not lists.is_place(surface) and not self._is_team(span):
             return [self._mention(span, LOC)]

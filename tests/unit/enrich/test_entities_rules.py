@@ -281,3 +281,9 @@ def test_a_club_of_two_ordinary_words_in_a_sports_story(rules: RuleRecognizer) -
     sports = "Crystal Palace won the league match, their striker scoring two goals before halftime."
     assert kinds(rules, sports)["Crystal Palace"] is ORG
     assert kinds(rules, "Crystal Palace hosted a concert on Monday.").get("Crystal Palace") is not ORG
+
+
+def test_a_nationality_before_news_agency_is_no_agency(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "The Polish news agency PAP and the Italian daily Zorbia reported it.")
+    assert "Polish" not in found and "Italian" not in found
+    assert found["PAP"] is ORG
