@@ -43,6 +43,9 @@ _ENDS_WITH_ABBREVIATION = re.compile(
 _INITIALS = re.compile(r"^((?:[A-Z]\.\s?)+)\s*([A-Z][\w'’-]+)$")
 _ACRONYM_SKIPPED_WORDS = frozenset({"of", "and", "the", "for", "in", "on", "at", "&", "de", "la"})
 _MAX_NAME_CHARS = 300
+_CORPORATE_SUFFIX = re.compile(
+    r"(?:,?\s+(?:&\s+Co\.?|Inc\.?|Corp\.?|Co\.?|Ltd\.?|Plc|PLC|LLC|AG|SA|NV|Holdings|Group))+$"
+)
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,7 @@ def _group(candidates: list[_Candidate], acronyms: dict[str, str]) -> list[_Enti
     by_form: dict[str, _Entity] = {}
     by_folded: dict[str, _Entity] = {}
     by_name_part: dict[str, list[_Entity]] = {}  # last word, and first word of two-word names
+    by_company_base: dict[str, _Entity] = {}  # company names without "Inc", "Corp", "& Co"
     for candidate in ordered:
         form = candidate.form
         target = by_form.get(form)
@@ -182,9 +186,14 @@ def _group(candidates: list[_Candidate], acronyms: dict[str, str]) -> list[_Enti
         if target is None:
             target = _person_with_part(candidate, by_name_part)
         if target is None:
+            target = by_company_base.get(form)
+        if target is None:
             target = _Entity(name=form, order=(candidate.section, candidate.start))
             entities.append(target)
             by_folded.setdefault(form.casefold(), target)
+            base = _CORPORATE_SUFFIX.sub("", form)
+            if base != form and candidate.type is EntityType.ORGANIZATION and " " in base:
+                by_company_base.setdefault(base, target)  # "Merrill Lynch" for "Merrill Lynch & Co"
             words = form.split()
             if len(words) > 1:
                 by_name_part.setdefault(words[-1], []).append(target)

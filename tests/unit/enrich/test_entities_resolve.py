@@ -208,3 +208,15 @@ def test_no_mentions_no_entities() -> None:
 def test_clean_form(surface: str, kind: EntityType, expected: str | None) -> None:
     cleaned = clean_form(Mention(0, len(surface), surface, kind), surface)
     assert (cleaned[0] if cleaned else None) == expected
+
+
+def test_a_company_named_without_its_suffix_is_the_same_company() -> None:
+    body = "Merrill Lynch & Co said on Monday that Merrill Lynch would cut jobs. Sony Corp and Sony agreed."
+    mentions = mentions_of(
+        body, {"Merrill Lynch & Co": ORG, "Merrill Lynch": PER, "Sony Corp": ORG, "Sony": ORG}
+    )
+    entities = by_name(resolve([Section(body, mentions, is_body=True)]))
+    assert entities["Merrill Lynch & Co"].type is ORG
+    assert "Merrill Lynch" in entities["Merrill Lynch & Co"].aliases
+    assert "Merrill Lynch" not in entities
+    assert "Sony" in entities  # a one-word name stays apart: it may be a person's or another firm's
