@@ -90,6 +90,39 @@ _COMPOUND_NAME = re.compile(
 _TRAILING_CODES = frozenset(
     {"EPS", "DIV", "YR", "NAV", "GDP", "GNP", "CPI", "PPI", "CEO", "CFO", "COO", "RBI"}
 )
+#: First words of club names in many languages ("FC Barcelona", "A.S. Bacau", "SV Werder", "VfB Stuttgart").
+_CLUB_PREFIXES = frozenset(
+    {
+        "FC",
+        "AC",
+        "AS",
+        "SC",
+        "CF",
+        "CD",
+        "UD",
+        "SS",
+        "FK",
+        "SK",
+        "NK",
+        "KV",
+        "RC",
+        "SV",
+        "VFB",
+        "VFL",
+        "TSV",
+        "AFC",
+        "CSKA",
+        "PSV",
+        "AIK",
+        "IFK",
+        "HJK",
+        "OFK",
+        "KS",
+        "GKS",
+        "MKS",
+        "BK",
+    }
+)
 #: Last words of sports competitions, which are events, not bodies, in a sports story.
 _COMPETITIONS = frozenset({"league", "leagues", "division", "conference"})
 #: A place taking a plural verb is a side (British usage: "Marseille are seventh", "Essex have won").
@@ -591,6 +624,12 @@ class _TextContext:
             return [self._mention(span, LOC)]
         if len(span) == 1:
             return self._classify_single(span[0], person_cue)
+        if first in ("F.C.", "A.F.C.") or (
+            "." not in first
+            and first.upper() in _CLUB_PREFIXES
+            and (first.isupper() or first in ("VfB", "VfL"))
+        ):
+            return [self._mention(span, ORG)]  # "F.C. Brasov", "AC Milan", "SV Werder" (not "A.S. Byatt")
         initials = span[0].kind == "initial" or (span[0].kind == "abbr" and len(first) <= 6 and "." in first)
         if initials and not lists.is_place(first):
             return [self._mention(span, PER)]

@@ -287,3 +287,13 @@ def test_a_nationality_before_news_agency_is_no_agency(rules: RuleRecognizer) ->
     found = kinds(rules, "The Polish news agency PAP and the Italian daily Zorbia reported it.")
     assert "Polish" not in found and "Italian" not in found
     assert found["PAP"] is ORG
+
+
+def test_club_prefixes_make_a_club_but_initials_stay_a_person(rules: RuleRecognizer) -> None:
+    text = (
+        "Results came in.\n"
+        "F.C. Brasov beat AC Milan and VfB Stuttgart, while A.S. Byatt and A.J. Smith watched."
+    )
+    found = kinds(rules, text)
+    assert found["F.C. Brasov"] is ORG and found["AC Milan"] is ORG and found["VfB Stuttgart"] is ORG
+    assert found["A.S. Byatt"] is PER and found["A.J. Smith"] is PER
