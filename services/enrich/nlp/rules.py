@@ -646,8 +646,11 @@ class _TextContext:
         name_shaped = all(_looks_like_name_part(token) for token in span)
         starts_with_place = len(span) > 2 and lists.is_place(self._surface(span[:2]))  # "Hong Kong Financial"
         ends_with_city = lists.is_country(span[-1].text) or (  # "Ludvika Sweden": a company
-            self.sports and lists.is_major_place(span[-1].text) and span[-1].text not in lists.surnames
-        )
+            self.sports
+            and lists.is_place(span[-1].text)
+            and span[-1].text not in lists.surnames
+            and (lists.is_major_place(span[-1].text) or first not in lists.first_names)
+        )  # in a sports story "Chemlon Humenne" is a club; "Duffy Waldorf" keeps a given name
         if (
             self.sports
             and len(span) == 2
@@ -676,6 +679,7 @@ class _TextContext:
             and name_shaped
             and not self._has_name_words(span)
             and not self._ends_like_business(span)
+            and not ends_with_city
         ):
             return [self._mention(span, PER)]
         return [self._mention(span, ORG)]

@@ -297,3 +297,9 @@ def test_club_prefixes_make_a_club_but_initials_stay_a_person(rules: RuleRecogni
     found = kinds(rules, text)
     assert found["F.C. Brasov"] is ORG and found["AC Milan"] is ORG and found["VfB Stuttgart"] is ORG
     assert found["A.S. Byatt"] is PER and found["A.J. Smith"] is PER
+
+
+def test_in_a_sports_story_two_unknown_words_ending_in_a_town_are_a_club(rules: RuleRecognizer) -> None:
+    sports = "Chemlon Humenne won the league match, their striker scoring two goals before halftime."
+    assert kinds(rules, sports)["Chemlon Humenne"] is ORG
+    assert kinds(rules, "Chemlon Humenne spoke to reporters on Monday.")["Chemlon Humenne"] is PER
