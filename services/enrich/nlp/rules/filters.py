@@ -1,0 +1,86 @@
+"""Clean-up filters: ordinary words, field and row labels, codes and currencies that name nothing."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from services.enrich.lexicon.loader import word_set
+from services.enrich.lexicon.organisations import ORG_HEADS
+from services.enrich.nlp.rules.sports import SportsRules
+from services.enrich.nlp.rules.tokens import Token
+
+#: Codes after a name in tables and bylines ("Gencor YR EPS", "Mexico GDP", "Sabourin CFO").
+TRAILING_CODES = frozenset(
+    {"EPS", "DIV", "YR", "NAV", "GDP", "GNP", "CPI", "PPI", "CEO", "CFO", "COO", "RBI"}
+)
+#: Verbs after a sentence's first word that make an unknown word its subject ("Reuters has").
+AUXILIARIES = word_set("has have had is was are were will would could can may might did does do")
+SPEECH_VERBS = word_set("said says reported reports told tells added announced denied")
+
+
+class CleanUpFilters(SportsRules):
+    """Capitalised words that are labels or ordinary words, not names."""
+
+    def _is_field_label(self, span: list[Token]) -> bool:
+        """Ordinary words opening a line and followed by a colon: the label of a field, not a name."""
+        end = self.index.get(id(span[-1]))
+        if end is None or end + 1 >= len(self.tokens):
+            return False
+        return (
+            self._opens_line(span)
+            and self.tokens[end + 1].text == ":"
+            and all(self.lists.is_common_word(token.text) for token in span)
+        )
+
+    def _is_row_label(self, span: list[Token]) -> bool:
+        """Ordinary words labelling a row of figures ('Operating Income', 'Cash Equivalents'), no team."""
+        numbers, lowercase = self.line_stats.get(span[-1].line, (0, 0))
+        return (
+            numbers >= 2
+            and lowercase <= 4
+            and not self._is_team(span)
+            and not (len(span) > 1 and span[0].text in self.lists.first_names)  # "Barry Lane 68 70"
+            and all(self.lists.is_common_word(token.text) for token in span)
+            and not self.lists.is_place(self._surface(span))
+        )
+
+    def _opens_with_ordinary_word(self, span: list[Token]) -> bool:
+        lists = self.lists
+        word = span[0].text
+        return (
+            len(span) == 2
+            and lists.is_common_word(word)
+            and not lists.is_common_word(span[1].text)
+            and not word.isupper()
+            and word not in lists.first_names
+            and word not in lists.surnames
+            and not lists.is_place(self._surface(span[:2]))
+            and not lists.is_place(word)
+            and word.lower() not in ORG_HEADS
+        )
+
+    def _unknown_subject(self, token: Token) -> bool:
+        """'Reuters has ...' opening a sentence: no English word, and a verb follows."""
+        word = token.text
+        if word.isupper() or "'" in word or "’" in word or self.lists.is_common_word(word):
+            return False  # "NOTE", "I'm", "Sales"
+        _, after = self._neighbours([token])
+        if not after or after[0].kind != "word" or not after[0].text.islower():
+            return False  # "Councillors in the town": a plural the word list lacks
+        following = after[0].text
+        return following in AUXILIARIES or following.endswith("ed") or following in SPEECH_VERBS
+
+    def _inside_longer_name(self, token: Token) -> bool:
+        """'the Belt and Road', 'the Arts and Crafts': capitalised words joined by 'and' after 'the'."""
+        if not self._after_article(token):
+            return False
+        _, after = self._neighbours([token])
+        return len(after) >= 2 and after[0].text in ("and", "&") and after[1].capitalised
+
+
+@cache
+def currency_codes() -> frozenset[str]:
+    """ISO 4217 codes ('HUF', 'DEM' is gone): a currency in capitals is no organisation."""
+    import pycountry
+
+    return frozenset(currency.alpha_3 for currency in pycountry.currencies)
