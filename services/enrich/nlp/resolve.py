@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from schemas.articles import Entity, EntityType
 from services.enrich.lexicon.entity_lists import gazetteers
-from services.enrich.lexicon.names import PERSON_TITLES
+from services.enrich.lexicon.names import PERSON_TITLES, given_names
 from services.enrich.lexicon.place_names import US_STATE_ABBREVIATIONS
 from services.enrich.lexicon.words import FUNCTION_WORDS
 from services.enrich.nlp.mentions import Mention
@@ -128,7 +128,10 @@ def clean_form(mention: Mention, text: str, is_demonym: DemonymTest | None = Non
         start += raw.index(words[1])
         words = words[1:]
     if mention.type is PER:
-        while len(words) > 1 and (words[0].lower().rstrip(".") in PERSON_TITLES or demonym(words[0])):
+        while len(words) > 1 and (
+            words[0].lower().rstrip(".") in PERSON_TITLES
+            or (demonym(words[0]) and not (len(words) == 2 and words[0] in given_names()))
+        ):  # "Russian Putin" -> "Putin"; "Christian Cevaer", "Francis Moreau": a given name
             start = text.find(words[1], start + len(words[0]))
             words = words[1:]
     form = " ".join(words)

@@ -83,6 +83,12 @@ def test_possessives_are_stripped_and_demonyms_alone_are_not_entities() -> None:
     assert [(entity.name, entity.mentions) for entity in entities] == [("China", 2)]
 
 
+def test_a_given_name_that_is_also_a_demonym_stays_before_a_surname() -> None:
+    body = "Christian Zorbeck (France) won and Russian Zorbov lost."
+    entities = resolve([Section(body, mentions_of(body, {"Christian Zorbeck": PER, "Russian Zorbov": PER}))])
+    assert sorted(entity.name for entity in entities) == ["Christian Zorbeck", "Zorbov"]
+
+
 def test_the_demonym_test_can_be_given() -> None:
     body = "Martian rovers landed."
     entities = resolve(

@@ -303,3 +303,16 @@ def test_in_a_sports_story_two_unknown_words_ending_in_a_town_are_a_club(rules: 
     sports = "Chemlon Humenne won the league match, their striker scoring two goals before halftime."
     assert kinds(rules, sports)["Chemlon Humenne"] is ORG
     assert kinds(rules, "Chemlon Humenne spoke to reporters on Monday.")["Chemlon Humenne"] is PER
+
+
+def test_a_given_name_that_is_also_a_demonym_opens_a_persons_name(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "Squad named.\nForwards - Oliver Bierhoff, Christian Zorbeck, Jens Todt")
+    assert found["Christian Zorbeck"] is PER and "Zorbeck" not in found
+    assert "Christian Democrats" not in kinds(rules, "He met the Christian Democrats on Monday.")
+
+
+def test_a_player_with_a_country_after_the_name_keeps_an_ordinary_first_word(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "Results on Monday.\nMats Zorbander (Sweden) beat Tim Henman (Britain) 6-2 6-3")
+    assert found["Mats Zorbander"] is PER and "Zorbander" not in found
+    assert "Mats Zorbander" not in kinds(rules, "The rain fell.\nMats Zorbander 1,234 5,678")
+

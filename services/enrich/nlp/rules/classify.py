@@ -105,6 +105,7 @@ class NameClassifier(CandidateSpans, PlaceRules, PersonRules, CleanUpFilters):
             and span[0].sentence_start
             and self._opens_with_ordinary_word(span)
             and not self._is_team(span)  # "Hansa Rostock 0 Hamburg 1", "St Pauli 4": the club's name
+            and not self._nationality_follows(span)  # "Mats Wilander (Sweden)": a player in results
         ):
             span = span[1:]  # "Rival Sony", "Shares of ...": an ordinary word capitalised by the sentence
         if span[-1].text.lower() in COMPETITIONS and self.sports:

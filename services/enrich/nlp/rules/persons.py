@@ -84,6 +84,8 @@ def strip_demonyms(span: list[Token], lists: Gazetteers, keep: bool) -> list[Tok
     """Leading nationality words ('Russian President', 'Chinese Xi'); kept in 'Chinese Communist Party'."""
     if keep:
         return span
+    if _given_name_like_demonym(span, lists):
+        return span  # "Christian Ziege": a given name that also names a faith or a people
     position = 0
     while position < len(span) and (
         lists.is_demonym(span[position].text)
@@ -91,6 +93,20 @@ def strip_demonyms(span: list[Token], lists: Gazetteers, keep: bool) -> list[Tok
     ):
         position += 1
     return span[position:]
+
+
+def _given_name_like_demonym(span: list[Token], lists: Gazetteers) -> bool:
+    """A demonym that is also a given name before one unknown name word: 'Christian Ziege'."""
+    if len(span) != 2 or span[0].text not in lists.first_names or not lists.is_demonym(span[0].text):
+        return False
+    word = span[1].text
+    return (
+        word[:1].isupper()
+        and not word.isupper()
+        and not lists.is_common_word(word)
+        and not lists.is_place(word)
+        and not lists.is_demonym(word)
+    )
 
 
 def looks_like_name_part(token: Token) -> bool:
