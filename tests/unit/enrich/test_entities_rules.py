@@ -316,3 +316,9 @@ def test_a_player_with_a_country_after_the_name_keeps_an_ordinary_first_word(rul
     assert found["Mats Zorbander"] is PER and "Zorbander" not in found
     assert "Mats Zorbander" not in kinds(rules, "The rain fell.\nMats Zorbander 1,234 5,678")
 
+
+def test_a_nationality_before_a_ministry_or_senate_says_whose_it_is(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "A visit was planned, the Turkish Foreign Ministry said. The Brazilian Senate agreed.")
+    assert found["Foreign Ministry"] is ORG and "Turkish Foreign Ministry" not in found
+    assert found["Senate"] is ORG
+    assert kinds(rules, "He met the Chinese Communist Party and the Irish Navy.")["Irish Navy"] is ORG

@@ -11,7 +11,7 @@ from services.enrich.lexicon.words import FUNCTION_WORDS, OTHER_LAST_WORDS
 from services.enrich.nlp.mentions import Mention
 from services.enrich.nlp.rules.context import LOC, ORG, PER
 from services.enrich.nlp.rules.filters import TRAILING_CODES, CleanUpFilters, currency_codes
-from services.enrich.nlp.rules.organisations import SINGLE_ORG_WORDS, is_organisation_of
+from services.enrich.nlp.rules.organisations import SINGLE_ORG_WORDS, STATE_BODIES, is_organisation_of
 from services.enrich.nlp.rules.persons import (
     COMPOUND_NAME,
     PersonRules,
@@ -111,7 +111,8 @@ class NameClassifier(CandidateSpans, PlaceRules, PersonRules, CleanUpFilters):
         if span[-1].text.lower() in COMPETITIONS and self.sports:
             return []  # "the American League", "Premier League" in a sports story: a competition
         if span[-1].text.lower() in ORG_LAST_WORDS and len(span) > 1:
-            return [self._mention(strip_demonyms(span, lists, keep=True), ORG)]
+            whose = span[-1].text.lower() in STATE_BODIES  # "Turkish Foreign Ministry": the ministry
+            return [self._mention(strip_demonyms(span, lists, keep=not whose) or span, ORG)]
         if self._is_nicknamed_team(span):
             return [self._mention(span, ORG)]
         titled = self._split_at_titles(span)

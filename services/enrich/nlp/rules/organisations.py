@@ -26,6 +26,9 @@ MEDIA_NOUNS = word_set("agency newspaper daily tabloid broadsheet magazine")
 SINGLE_ORG_WORDS = word_set(
     "parliament congress senate cabinet bundestag knesset duma commission treasury navy army"
 )
+#: Bodies of a state: a nationality before them says whose they are ("the Turkish Foreign Ministry",
+#: "the Brazilian Senate"), while in "Chinese Communist Party" or "Irish Navy" it is part of the name.
+STATE_BODIES = word_set("ministry senate police coalition")
 
 
 class OrganisationRules(TextContext):
