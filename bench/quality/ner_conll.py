@@ -36,7 +36,6 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -46,6 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.provenance import code_version
 from schemas.articles import Article, ContentFormat, Entity
 from services.enrich.enrichers.entities import BACKENDS, extract_entities, warm_up
 
@@ -272,28 +272,8 @@ def report(run: Run, corpus: Path) -> dict[str, object]:
         "cpu_ms_per_600_words": round(per_article_ms, 2),
         "load_average": [round(value, 2) for value in os.getloadavg()],
         "measured_at": datetime.now(UTC).isoformat(),
-        "code": code_version(),
+        "code": code_version("services/enrich"),
     }
-
-
-def code_version() -> str | None:
-    """The commit measured, with "+changes" when the enrichment code differs from it; None outside git."""
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        changes = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", "services/enrich"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit + ("+changes" if changes else "")
 
 
 def markdown(result: dict[str, object]) -> str:

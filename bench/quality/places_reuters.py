@@ -56,7 +56,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -66,6 +65,8 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from bench.provenance import code_version
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "reuters-dev" / "stories.jsonl"
@@ -693,33 +694,13 @@ def run(path: Path, split: str, limit: int | None, show: bool) -> dict[str, Any]
         "load_average_before": [round(value, 2) for value in load_before],
         "load_average_after": [round(value, 2) for value in os.getloadavg()],
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "code": code_version(),
+        "code": code_version("services", "schemas"),
     }
     if tallies["tune"].stories:
         result_doc["tune"] = tallies["tune"].figures() | tallies["tune"].details()
     if tallies["held-out"].stories:
         result_doc["held-out"] = tallies["held-out"].figures()  # aggregate numbers only
     return result_doc
-
-
-def code_version() -> str | None:
-    """The commit measured, with "+changes" when the enrichment code differs from it; None outside git."""
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        changes = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", "services", "schemas"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return f"{commit}+changes" if changes else commit
 
 
 def markdown(result: Mapping[str, Any]) -> str:

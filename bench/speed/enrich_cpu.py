@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from bench.provenance import code_version
 from bench.speed.corpus import DEFAULT_CORPUS, CorpusMissing, load_corpus
 from bench.speed.measure import percentile
 
@@ -111,12 +112,6 @@ def summary(values: Sequence[float]) -> dict[str, float]:
     }
 
 
-def _revision(tree: Path, ref: str = "HEAD") -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "--short", ref], cwd=tree, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.speed.enrich_cpu", description=(__doc__ or "").split("\n\n")[0]
@@ -143,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check=True,
         capture_output=True,
     )
-    workers = [Worker(f"this tree ({_revision(REPO_ROOT)}+)", REPO_ROOT), Worker(args.against, base_tree)]
+    workers = [Worker(f"this tree ({code_version()})", REPO_ROOT), Worker(args.against, base_tree)]
     load_before = os.getloadavg()
     try:
         for worker in workers:
