@@ -318,7 +318,15 @@ def test_a_player_with_a_country_after_the_name_keeps_an_ordinary_first_word(rul
 
 
 def test_a_nationality_before_a_ministry_or_senate_says_whose_it_is(rules: RuleRecognizer) -> None:
-    found = kinds(rules, "A visit was planned, the Turkish Foreign Ministry said. The Brazilian Senate agreed.")
+    found = kinds(rules, "A visit was planned, the Turkish Foreign Ministry said. The Brazilian Senate met.")
     assert found["Foreign Ministry"] is ORG and "Turkish Foreign Ministry" not in found
     assert found["Senate"] is ORG
     assert kinds(rules, "He met the Chinese Communist Party and the Irish Navy.")["Irish Navy"] is ORG
+
+
+def test_a_newspaper_heading_its_items_in_a_press_review_is_an_organisation(rules: RuleRecognizer) -> None:
+    text = "Headlines.\nZORBIA NUEVA\n- Bus drivers strike.\nFRONT PAGE\n-- Rain falls.\nIRAQ\n- Rice."
+    found = kinds(rules, text)
+    assert found["ZORBIA NUEVA"] is ORG
+    assert "FRONT PAGE" not in found and found["IRAQ"] is LOC
+    assert "ZORBIA NUEVA" not in kinds(rules, "The story.\nZORBIA NUEVA\nBus drivers strike.")

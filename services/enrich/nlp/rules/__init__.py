@@ -21,6 +21,7 @@ from services.enrich.lexicon.entity_lists import Gazetteers, gazetteers
 from services.enrich.nlp.mentions import Mention
 from services.enrich.nlp.rules.classify import NameClassifier
 from services.enrich.nlp.rules.context import LOC, ORG
+from services.enrich.nlp.rules.organisations import is_press_review_title
 from services.enrich.nlp.rules.tokens import Token, is_headline, split_lines, tokenize
 
 __all__ = ["RuleRecognizer", "Token", "tokenize"]
@@ -47,8 +48,12 @@ class RuleRecognizer:
         found: list[Mention] = []
         context = NameClassifier(text, tokens, self.lists)
         single_line = "\n" not in text.strip()
-        for line_tokens in split_lines(tokens):
-            if is_headline(line_tokens, title_case_counts=single_line):
+        lines = split_lines(tokens)
+        for line_tokens, next_line in zip(lines, [*lines[1:], []], strict=True):
+            if is_press_review_title(text, line_tokens, next_line, self.lists):
+                start, end = line_tokens[0].start, line_tokens[-1].end
+                found.append(Mention(start, end, text[start:end], ORG))  # a newspaper in a press review
+            elif is_headline(line_tokens, title_case_counts=single_line):
                 found.extend(context.gazetteer_mentions(line_tokens))
             else:
                 found.extend(context.prose_mentions(line_tokens))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from services.enrich.lexicon.entity_lists import Gazetteers
 from services.enrich.lexicon.loader import word_set
 from services.enrich.lexicon.organisations import ORG_HEADS, ORG_LAST_WORDS
 from services.enrich.nlp.rules.context import TextContext
@@ -87,4 +88,24 @@ def is_organisation_of(span: list[Token]) -> bool:
         left.text.lower() in ORG_HEADS or left.text.lower() in ORG_LAST_WORDS
         for left, right in itertools.pairwise(span)
         if right.text in OF_WORDS
+    )
+
+
+def is_press_review_title(text: str, line: list[Token], next_line: list[Token], lists: Gazetteers) -> bool:
+    """A newspaper's name on a line of its own in a press review, its stories below as '- ...' items.
+
+    "THE TIMES" / "- Visitors slam bus drivers": one to four words in capitals, no figures, no known
+    place ("IRAQ" heads a country's items), and the next line opens with a single dash ("-- ..." items
+    follow section headings such as "FRONT PAGE").
+    """
+    words = [token for token in line if token.kind in ("word", "abbr", "hyphenated")]
+    if not 1 <= len(words) <= 4 or len(words) != len(line) or len(next_line) < 2:
+        return False
+    surface = text[line[0].start : line[-1].end]
+    return (
+        surface.isupper()
+        and not lists.is_place(surface.title())
+        and not lists.is_place(surface)
+        and next_line[0].text == "-"
+        and next_line[1].text != "-"
     )
