@@ -330,3 +330,10 @@ def test_a_newspaper_heading_its_items_in_a_press_review_is_an_organisation(rule
     assert found["ZORBIA NUEVA"] is ORG
     assert "FRONT PAGE" not in found and found["IRAQ"] is LOC
     assert "ZORBIA NUEVA" not in kinds(rules, "The story.\nZORBIA NUEVA\nBus drivers strike.")
+
+
+def test_a_company_in_a_row_of_a_table_of_dates_loses_the_day_and_codes(rules: RuleRecognizer) -> None:
+    text = "Company dates follow.\nMON Zorbex YR EPS 93.12 92.0-94.5\nTUE McCarthy YR DIV N / A 49.0"
+    found = kinds(rules, text)
+    assert found["Zorbex"] is ORG and found["McCarthy"] is ORG
+    assert not any("YR" in name or "MON" in name for name in found)

@@ -10,7 +10,7 @@ from services.enrich.lexicon.place_names import IRREGULAR_DEMONYMS, LOC_HEADS, L
 from services.enrich.lexicon.words import FUNCTION_WORDS, OTHER_LAST_WORDS
 from services.enrich.nlp.mentions import Mention
 from services.enrich.nlp.rules.context import LOC, ORG, PER
-from services.enrich.nlp.rules.filters import TRAILING_CODES, CleanUpFilters, currency_codes
+from services.enrich.nlp.rules.filters import CleanUpFilters, currency_codes
 from services.enrich.nlp.rules.organisations import SINGLE_ORG_WORDS, STATE_BODIES, is_organisation_of
 from services.enrich.nlp.rules.persons import (
     COMPOUND_NAME,
@@ -77,8 +77,10 @@ class NameClassifier(CandidateSpans, PlaceRules, PersonRules, CleanUpFilters):
 
     def _classify(self, span: list[Token]) -> list[Mention]:
         lists = self.lists
-        while len(span) > 1 and span[-1].text in TRAILING_CODES and not span[0].text.isupper():
-            span = span[:-1]  # "Gencor YR EPS": figure codes after a name in a table
+        row = self._without_table_codes(span)
+        if row[0] is not span[0]:
+            return [self._mention(row, ORG)]  # "MON Gencor YR EPS": the company of a row of dates
+        span = row
         surface = self._surface(span)
         if (
             self._names_media(span)

@@ -13,6 +13,8 @@ from services.enrich.nlp.rules.tokens import Token
 TRAILING_CODES = frozenset(
     {"EPS", "DIV", "YR", "NAV", "GDP", "GNP", "CPI", "PPI", "CEO", "CFO", "COO", "RBI"}
 )
+#: Days in capitals opening a row of a table of company dates ("MON Gencor YR EPS 93.12").
+WEEKDAY_CODES = frozenset({"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"})
 #: Verbs after a sentence's first word that make an unknown word its subject ("Reuters has").
 AUXILIARIES = word_set("has have had is was are were will would could can may might did does do")
 SPEECH_VERBS = word_set("said says reported reports told tells added announced denied")
@@ -20,6 +22,23 @@ SPEECH_VERBS = word_set("said says reported reports told tells added announced d
 
 class CleanUpFilters(SportsRules):
     """Capitalised words that are labels or ordinary words, not names."""
+
+    def _without_table_codes(self, span: list[Token]) -> list[Token]:
+        """'MON Gencor YR EPS N / A' -> 'Gencor': a row's day, figure codes and a 'N/A' after a name."""
+        if len(span) > 1 and span[0].text in WEEKDAY_CODES and not span[1].text.isupper():
+            span = span[1:]
+        end = self.index.get(id(span[-1]))
+        if (
+            len(span) > 1
+            and len(span[-1].text) == 1
+            and end is not None
+            and end + 1 < len(self.tokens)
+            and self.tokens[end + 1].text == "/"
+        ):
+            span = span[:-1]  # "N / A": not available
+        while len(span) > 1 and span[-1].text in TRAILING_CODES and not span[0].text.isupper():
+            span = span[:-1]  # "Gencor YR EPS": figure codes after a name in a table
+        return span
 
     def _is_field_label(self, span: list[Token]) -> bool:
         """Ordinary words opening a line and followed by a colon: the label of a field, not a name."""
