@@ -23,6 +23,7 @@ LOC_LAST_WORDS = word_set(
     gulf strait straits peninsula province region county district street st road avenue ave square
     park stadium airport bridge coast canal basin plateau heights hills forest state republic
     kingdom emirates territory territories oblast prefecture harbour harbor port beach falls cape
+    hospital clinic
     """
 )
 

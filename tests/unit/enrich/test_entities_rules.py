@@ -337,3 +337,10 @@ def test_a_company_in_a_row_of_a_table_of_dates_loses_the_day_and_codes(rules: R
     found = kinds(rules, text)
     assert found["Zorbex"] is ORG and found["McCarthy"] is ORG
     assert not any("YR" in name or "MON" in name for name in found)
+
+
+def test_a_hospital_is_a_place_but_a_player_of_that_name_stays_a_person(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "He was taken to the Zorbia General Hospital on Monday.")
+    assert found["Zorbia General Hospital"] is LOC
+    scores = "Scores after the first round.\n73 Ross McFarlane, Domingo Hospital (Spain), Seve Ballesteros"
+    assert kinds(rules, scores)["Domingo Hospital"] is PER

@@ -166,7 +166,8 @@ class NameClassifier(CandidateSpans, PlaceRules, PersonRules, CleanUpFilters):
             len(span) > 1 and lists.is_demonym(span[-1].text) and not surname_like_demonym
         ):
             return []  # an event or law, or an adjective phrase such as "Central Asian"
-        if (len(span) > 1 and last in LOC_LAST_WORDS) or self._named_as_place(span):
+        player = first in lists.first_names and self._nationality_follows(span)  # "Domingo Hospital (Spain)"
+        if (len(span) > 1 and last in LOC_LAST_WORDS and not player) or self._named_as_place(span):
             return [self._mention(span, self._place_or_team(span))]  # "Port Vale 1", "Notts County 2"
         if len(span) > 2 and is_organisation_of(span):
             return [self._mention(span, ORG)]
@@ -330,6 +331,9 @@ class NameClassifier(CandidateSpans, PlaceRules, PersonRules, CleanUpFilters):
             while run_end < len(span) and (is_title(span[run_end]) or span[run_end].text in OF_WORDS):
                 run_end += 1
             run = span[position:run_end]
+            after = span[run_end:]
+            if len(after) == 1 and after[0].text.lower() in LOC_LAST_WORDS:
+                return None  # "Zorbia General Hospital": a title word inside the name of a place
             if any(token.text.lower().rstrip(".") in STRONG_TITLES for token in run):
                 sports_role = any(token.text.lower() in SPORTS_ROLES for token in run)
                 return self._around_title(span[:position], span[run_end:], sports_role)
