@@ -344,3 +344,8 @@ def test_a_hospital_is_a_place_but_a_player_of_that_name_stays_a_person(rules: R
     assert found["Zorbia General Hospital"] is LOC
     scores = "Scores after the first round.\n73 Ross McFarlane, Domingo Hospital (Spain), Seve Ballesteros"
     assert kinds(rules, scores)["Domingo Hospital"] is PER
+
+
+def test_a_title_opening_a_sentence_makes_an_unknown_name_a_person(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "The king tells China.\nKing Zorbendra left Nepal on Friday.")
+    assert found["Zorbendra"] is PER

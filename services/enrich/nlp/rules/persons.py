@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from services.enrich.lexicon.entity_lists import Gazetteers
-from services.enrich.lexicon.names import PERSON_CUES, PERSON_TITLES
+from services.enrich.lexicon.names import PERSON_CUES, PERSON_TITLES, STRONG_TITLES
 from services.enrich.lexicon.organisations import ORG_LAST_WORDS
 from services.enrich.lexicon.place_names import LOC_LAST_WORDS
 from services.enrich.lexicon.words import FUNCTION_WORDS, OTHER_LAST_WORDS
@@ -37,6 +37,8 @@ class PersonRules(TextContext):
         previous = self.tokens[position - 1] if position > 0 else None
         if previous is not None and previous.text.lower().rstrip(".") in PERSON_CUES:
             return True
+        if previous is not None and previous.sentence_start and previous.text.lower() in STRONG_TITLES:
+            return True  # "King Birendra left": a title opening the sentence, also seen in lower case
         end = self.index.get(id(span[-1]))
         if end is not None and end + 3 < len(self.tokens):
             comma, age, closing = self.tokens[end + 1 : end + 4]
