@@ -349,3 +349,10 @@ def test_a_hospital_is_a_place_but_a_player_of_that_name_stays_a_person(rules: R
 def test_a_title_opening_a_sentence_makes_an_unknown_name_a_person(rules: RuleRecognizer) -> None:
     found = kinds(rules, "The king tells China.\nKing Zorbendra left Nepal on Friday.")
     assert found["Zorbendra"] is PER
+
+
+def test_an_acronym_of_lower_case_words_is_a_term_not_an_organisation(rules: RuleRecognizer) -> None:
+    text = "Cows got bovine spongiform encephalopathy (BSE). BSE spread. The Zorbia Trade Union (WTO) met."
+    found = kinds(rules, text)
+    assert "BSE" not in found
+    assert found["WTO"] is ORG

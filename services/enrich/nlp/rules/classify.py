@@ -249,6 +249,8 @@ class NameClassifier(CandidateSpans, PlaceRules, PersonRules, CleanUpFilters):
         if ACRONYM.match(word):
             if word.rstrip("s") in NON_ORG_ACRONYMS or word in NON_ORG_ACRONYMS or word in currency_codes():
                 return []  # "EPS", "BBB", "HUF": figures, ratings and currencies
+            if self._abbreviates_lower_case_words(token):
+                return []  # "bovine spongiform encephalopathy (BSE)": a term, not a body
             if len(word) > 3 and word.isalpha() and lists.is_common_word(word) and not lists.is_place(word):
                 return []  # "NOTE", "CAPS": a word in capitals, not an acronym
             if lists.is_place(word):

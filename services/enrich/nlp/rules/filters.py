@@ -23,6 +23,9 @@ SPEECH_VERBS = word_set("said says reported reports told tells added announced d
 class CleanUpFilters(SportsRules):
     """Capitalised words that are labels or ordinary words, not names."""
 
+    #: Acronyms of lower-case terms in this text, found on first use.
+    lower_case_terms: set[str] | None = None
+
     def _without_table_codes(self, span: list[Token]) -> list[Token]:
         """'MON Gencor YR EPS N / A' -> 'Gencor': a row's day, figure codes and a 'N/A' after a name."""
         if len(span) > 1 and span[0].text in WEEKDAY_CODES and not span[1].text.isupper():
@@ -39,6 +42,28 @@ class CleanUpFilters(SportsRules):
         while len(span) > 1 and span[-1].text in TRAILING_CODES and not span[0].text.isupper():
             span = span[:-1]  # "Gencor YR EPS": figure codes after a name in a table
         return span
+
+    def _abbreviates_lower_case_words(self, token: Token) -> bool:
+        """An acronym the text spells out in lower-case words: 'mad cow disease (MCD)', then 'MCD'."""
+        if self.lower_case_terms is None:
+            self.lower_case_terms = {
+                candidate.text for candidate in self.tokens if self._defined_by_lower_case_words(candidate)
+            }
+        return token.text in self.lower_case_terms
+
+    def _defined_by_lower_case_words(self, token: Token) -> bool:
+        position = self.index[id(token)]
+        letters = token.text.rstrip("s")
+        if not (2 <= len(letters) <= 6 and letters.isupper()) or position < len(letters) + 1:
+            return False
+        if position + 1 >= len(self.tokens) or self.tokens[position - 1].text != "(":
+            return False
+        words = self.tokens[position - 1 - len(letters) : position - 1]
+        return (
+            self.tokens[position + 1].text == ")"
+            and all(word.kind == "word" and word.text.islower() for word in words)
+            and "".join(word.text[0] for word in words) == letters.lower()
+        )
 
     def _is_field_label(self, span: list[Token]) -> bool:
         """Ordinary words opening a line and followed by a colon: the label of a field, not a name."""
