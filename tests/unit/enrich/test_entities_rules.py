@@ -356,3 +356,8 @@ def test_an_acronym_of_lower_case_words_is_a_term_not_an_organisation(rules: Rul
     found = kinds(rules, text)
     assert "BSE" not in found
     assert found["WTO"] is ORG
+
+
+def test_a_telephone_label_after_a_desk_is_no_part_of_its_name(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "Figures follow.\n- Zorbia Cargo Newsroom Tel+44 161 542 7706 Fax+44 171 542 5017")
+    assert found["Zorbia Cargo Newsroom"] is ORG and "Zorbia Cargo Newsroom Tel" not in found

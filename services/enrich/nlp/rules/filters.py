@@ -9,9 +9,9 @@ from services.enrich.lexicon.organisations import ORG_HEADS
 from services.enrich.nlp.rules.sports import SportsRules
 from services.enrich.nlp.rules.tokens import Token
 
-#: Codes after a name in tables and bylines ("Gencor YR EPS", "Mexico GDP", "Sabourin CFO").
+#: Codes after a name in tables and bylines ("Gencor YR EPS", "Mexico GDP", "Sabourin CFO", "Newsroom Tel").
 TRAILING_CODES = frozenset(
-    {"EPS", "DIV", "YR", "NAV", "GDP", "GNP", "CPI", "PPI", "CEO", "CFO", "COO", "RBI"}
+    {"EPS", "DIV", "YR", "NAV", "GDP", "GNP", "CPI", "PPI", "CEO", "CFO", "COO", "RBI", "Tel", "Fax"}
 )
 #: Days in capitals opening a row of a table of company dates ("MON Gencor YR EPS 93.12").
 WEEKDAY_CODES = frozenset({"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"})
