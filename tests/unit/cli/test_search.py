@@ -353,3 +353,49 @@ def test_a_hit_without_region_or_country_shows_the_city_alone(fake_es: type[Fake
 
     assert result.exit_code == 0, result.output
     assert "filed in Atlantis" in result.stdout and "Atlantis," not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "words"),
+    [
+        (["Astana", "--country", "China"], "--country", "'China'"),
+        (["Astana", "--dateline-country", "USA"], "--dateline-country", "'USA'"),
+        (["Astana", "--since", "last week"], "--since", "must be a date"),
+        (["Astana", "--until", "2024-13-40"], "--until", "must be a date"),
+        (["Astana", "--sort", "oldest"], "--sort", "'relevance' or 'date'"),
+        (["x" * 501], "QUERY", "at most 500 characters"),
+    ],
+)
+def test_a_value_the_search_api_refuses_is_a_usage_error_naming_the_option(
+    fake_es: type[FakeElasticsearch], args: list[str], option: str, words: str
+) -> None:
+    result = runner.invoke(app, ["search", *args])
+
+    assert result.exit_code == 2, result.output
+    assert option in result.stderr and words in " ".join(result.stderr.split())
+    assert not fake_es.calls
+
+
+def test_the_cli_sends_the_request_the_api_builds_for_the_same_parameters(
+    fake_es: type[FakeElasticsearch],
+) -> None:
+    from services.search.archive import request_for
+    from services.search.models import SearchParams
+
+    args = ["summit", "--person", "Xi Jinping", "--country", "kz", "--since", "2024-07-01"]
+    args += ["--quotes", "friendship", "--speaker", "Xi Jinping", "--sort", "date", "-n", "5"]
+
+    result = runner.invoke(app, ["search", *args])
+
+    assert result.exit_code == 0, result.output
+    expected = SearchParams(
+        q="summit",
+        person=["Xi Jinping"],
+        country=["kz"],
+        since="2024-07-01",  # type: ignore[arg-type]
+        quote="friendship",
+        speaker="Xi Jinping",
+        sort="date",
+        size=5,
+    )
+    assert fake_es.calls[0]["body"] == request_for(expected)
