@@ -361,3 +361,13 @@ def test_an_acronym_of_lower_case_words_is_a_term_not_an_organisation(rules: Rul
 def test_a_telephone_label_after_a_desk_is_no_part_of_its_name(rules: RuleRecognizer) -> None:
     found = kinds(rules, "Figures follow.\n- Zorbia Cargo Newsroom Tel+44 161 542 7706 Fax+44 171 542 5017")
     assert found["Zorbia Cargo Newsroom"] is ORG and "Zorbia Cargo Newsroom Tel" not in found
+
+
+def test_a_club_with_its_country_in_cup_results_is_no_person(rules: RuleRecognizer) -> None:
+    text = "Cup results.\nRuch Chorzow (Poland) 5 Zorbia Town (Wales) 0\nx-PAO v Legia Warsaw (Italy)"
+    found = kinds(rules, text)
+    assert found["Ruch Chorzow"] is ORG and found["Legia Warsaw"] is ORG
+    standings = kinds(
+        rules, "Drivers' standings:\n1. Damon Hill (Britain) 63\n2. Ato Boldon (Trinidad) 10.12"
+    )
+    assert standings["Damon Hill"] is PER and standings["Ato Boldon"] is PER

@@ -56,6 +56,16 @@ class TextContext:
         after = [token for token in self.tokens[last + 1 : last + 4] if token.line == line]
         return before, after
 
+    def _nationality_follows(self, span: list[Token]) -> bool:
+        """'Ato Boldon (Trinidad)': results give a person's country after the name."""
+        _, after = self._neighbours(span)
+        return (
+            len(after) >= 3
+            and after[0].text == "("
+            and after[2].text == ")"
+            and (self.lists.is_country(after[1].text) or after[1].text in ("U.S.", "US", "USA"))
+        )
+
     def _after_article(self, token: Token) -> bool:
         """'the Belt and Road': a name after 'the' is not a person's."""
         position = self.index.get(id(token), 0)

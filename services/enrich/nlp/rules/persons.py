@@ -46,16 +46,6 @@ class PersonRules(TextContext):
                 return 15 <= int(age.text) <= 110
         return False
 
-    def _nationality_follows(self, span: list[Token]) -> bool:
-        """'Ato Boldon (Trinidad)': results give a person's country after the name."""
-        _, after = self._neighbours(span)
-        return (
-            len(after) >= 3
-            and after[0].text == "("
-            and after[2].text == ")"
-            and (self.lists.is_country(after[1].text) or after[1].text in ("U.S.", "US", "USA"))
-        )
-
     def _has_name_words(self, span: list[Token]) -> bool:
         """Words that make a capitalised sequence something other than a person's name.
 

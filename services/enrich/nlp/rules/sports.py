@@ -119,6 +119,30 @@ class SportsRules(TextContext):
             and word.lower() not in PERSON_TITLES
         )
 
+    def _club_in_results(self, span: list[Token]) -> bool:
+        """'Ruch Chorzow (Poland) 5 Zorbex (Wales) 0', 'x-PAO v Legia Warsaw (Poland)': a club in cup results.
+
+        A player's country is followed by a time, several scores or 'beat' ('Ato Boldon (Trinidad) 10.12').
+        """
+        if not self._nationality_follows(span):
+            return False
+        before, _ = self._neighbours(span)
+        end = self.index[id(span[-1])] + 3  # the closing bracket
+        following = self.tokens[end + 1 : end + 3]
+        if (before and before[-1].text == "v") or (following and following[0].text == "v"):
+            return True
+        if not following or following[0].kind != "number" or following[0].line != span[-1].line:
+            return False
+        goals = following[0].text
+        after_goals = following[1] if len(following) > 1 else None
+        return (
+            goals.isdigit()
+            and int(goals) <= 20
+            and after_goals is not None
+            and after_goals.line == following[0].line
+            and (after_goals.capitalised or after_goals.text == "(")  # the other club, the half-time score
+        )
+
     def _place_or_team(self, span: list[Token]) -> EntityType:
         """A city followed by a score is a club; countries stay places (national teams)."""
         surface = self._surface(span)
