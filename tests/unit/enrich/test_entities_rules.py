@@ -371,3 +371,9 @@ def test_a_club_with_its_country_in_cup_results_is_no_person(rules: RuleRecogniz
         rules, "Drivers' standings:\n1. Damon Hill (Britain) 63\n2. Ato Boldon (Trinidad) 10.12"
     )
     assert standings["Damon Hill"] is PER and standings["Ato Boldon"] is PER
+
+
+def test_a_place_joined_to_an_acronym_by_a_hyphen_names_no_body(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "Talks on the Israel-PLO peace process and the Russia-China deal went on.")
+    assert "Israel-PLO" not in found and "PLO" not in found
+    assert found["Russia"] is LOC and found["China"] is LOC

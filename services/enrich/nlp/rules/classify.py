@@ -315,8 +315,14 @@ class NameClassifier(CandidateSpans, PlaceRules, PersonRules, CleanUpFilters):
         for part in parts:
             pieces.append(Token(part, offset, offset + len(part), "word", line=token.line))
             offset += len(part) + 1
-        if all(self.lists.is_place(piece.text) or self.lists.is_demonym(piece.text) for piece in pieces):
+        places = [self.lists.is_place(piece.text) or self.lists.is_demonym(piece.text) for piece in pieces]
+        if all(places):
             return [self._mention([piece], LOC) for piece in pieces if self.lists.is_place(piece.text)]
+        if any(places) and all(
+            place or (ACRONYM.match(piece.text) and piece.text.isupper())
+            for place, piece in zip(places, pieces, strict=True)
+        ):
+            return []  # "the Israel-PLO peace process", "Israeli-PLO crisis": an adjective of two sides
         whole = Token(token.text, token.start, token.end, "word", token.sentence_start, token.line)
         return self._classify_core([whole], person_cue=self._person_cue([whole]))
 
