@@ -22,6 +22,7 @@ from schemas.articles import ArticleId, RawArticle
 from schemas.dead_letter import DeadLetter
 from schemas.envelope import SCHEMA_MAJOR, ArticleEnriched, ArticleIngested
 from schemas.topics import TOPICS, topic_configs
+from schemas.watches import AlertEvent
 
 ASYNCAPI_PATH = Path(__file__).parent / "asyncapi" / "newswire.asyncapi.yaml"
 ASYNCAPI_VERSION = "3.0.0"
@@ -151,6 +152,11 @@ def document() -> dict[str, Any]:
         "description": "The article id when known (same partition as the article's events), "
         "else the failed record's own key.",
     }
+    alert_key = {
+        "type": "string",
+        "pattern": r"^[a-z0-9]+(-[a-z0-9]+)*:[0-9a-f]{32}$",
+        "description": "<watch id>:<article id>: one watch's alerts about one article share a partition.",
+    }
     messages = {
         "RawArticleJson": _message(
             "article.submitted",
@@ -207,6 +213,16 @@ def document() -> dict[str, Any]:
             dlq_headers,
             dlq_key,
         ),
+        "AlertEvent": _message(
+            AlertEvent.event_type,
+            "Alert",
+            "An article matched a watch (a saved search): the watch, the article's id, title, url and "
+            "revision, a highlighted snippet and the matching quote, if any.",
+            "application/json",
+            {"$ref": SCHEMA_REF.format(model="AlertEvent")},
+            envelope_headers,
+            alert_key,
+        ),
     }
     channels = {
         "articlesRaw": {
@@ -242,6 +258,14 @@ def document() -> dict[str, Any]:
             "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
             "bindings": _channel_binding(TOPICS.dlq),
         },
+        "articlesAlerts": {
+            "address": TOPICS.alerts,
+            "title": "Alerts",
+            "description": "One event per (watch, article) the alert service matched, once (a revision "
+            "alerts again only for a watch that asks for revisions); the same JSON the watch's webhook gets.",
+            "messages": {"AlertEvent": {"$ref": "#/components/messages/AlertEvent"}},
+            "bindings": _channel_binding(TOPICS.alerts),
+        },
     }
 
     def operation(action: str, channel: str, names: list[str], summary: str) -> dict[str, Any]:
@@ -272,6 +296,12 @@ def document() -> dict[str, Any]:
             "receive", "articlesEnriched", ["ArticleEnriched"], "index reads and stores them."
         ),
         "sendDeadLetters": operation("send", "articlesDlq", ["DeadLetter"], "every stage dead-letters here."),
+        "sendAlerts": operation(
+            "send", "articlesAlerts", ["AlertEvent"], "alert writes the matches index stored."
+        ),
+        "receiveAlerts": operation(
+            "receive", "articlesAlerts", ["AlertEvent"], "your notifiers read them (webhooks get them too)."
+        ),
     }
     return {
         "asyncapi": ASYNCAPI_VERSION,
@@ -294,7 +324,7 @@ def document() -> dict[str, Any]:
         "channels": channels,
         "operations": operations,
         "components": {
-            "schemas": _model_schemas([RawArticle, ArticleIngested, ArticleEnriched, DeadLetter]),
+            "schemas": _model_schemas([RawArticle, ArticleIngested, ArticleEnriched, DeadLetter, AlertEvent]),
             "messages": messages,
             "correlationIds": {
                 "traceId": {

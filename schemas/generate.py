@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from schemas.articles import RawArticle
 from schemas.dead_letter import DeadLetter
 from schemas.envelope import ArticleEnriched, ArticleIngested
+from schemas.watches import AlertEvent, Watch
 
 JSON_DIR = Path(__file__).parent / "json"
 
@@ -23,6 +24,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "articles.ingested.schema.json": ArticleIngested,
     "articles.enriched.schema.json": ArticleEnriched,
     "articles.dlq.schema.json": DeadLetter,
+    "articles.alerts.schema.json": AlertEvent,
+    "watch.schema.json": Watch,
 }
 
 

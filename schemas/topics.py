@@ -27,9 +27,12 @@ class Topics:
     ingested: str = "articles.ingested"
     enriched: str = "articles.enriched"
     dlq: str = "articles.dlq"
+    #: One event per (watch, article) the alert service matched (schemas/watches.py), keyed
+    #: ``<watch id>:<article id>``.
+    alerts: str = "articles.alerts"
 
     def all(self) -> tuple[str, ...]:
-        return (self.raw, self.ingested, self.enriched, self.dlq)
+        return (self.raw, self.ingested, self.enriched, self.dlq, self.alerts)
 
 
 TOPICS = Topics()
@@ -69,6 +72,8 @@ TOPIC_CONFIGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         ),
         # Derived from the archive by enrich: rebuilt by reprocessing, so a week is enough.
         TOPICS.enriched: MappingProxyType({**_WEEK, "max.message.bytes": str(MAX_MESSAGE_BYTES)}),
+        # Alerts, derived from enriched articles and the watches: replayable for a week, like them.
+        TOPICS.alerts: MappingProxyType({**_WEEK, "max.message.bytes": str(MAX_MESSAGE_BYTES)}),
         # Dead letters wait a month for someone to look at (and replay) them.
         TOPICS.dlq: MappingProxyType(
             {
