@@ -377,3 +377,8 @@ def test_a_place_joined_to_an_acronym_by_a_hyphen_names_no_body(rules: RuleRecog
     found = kinds(rules, "Talks on the Israel-PLO peace process and the Russia-China deal went on.")
     assert "Israel-PLO" not in found and "PLO" not in found
     assert found["Russia"] is LOC and found["China"] is LOC
+
+
+def test_a_players_first_name_opening_a_results_line_stays_with_the_surname(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "Results on Monday.\nDally Zorbantefy (Madagascar) beat Jane Chi (U.S.) 6-3 6-2")
+    assert found["Dally Zorbantefy"] is PER and "Zorbantefy" not in found

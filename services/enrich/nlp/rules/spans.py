@@ -40,10 +40,26 @@ class CandidateSpans(OrganisationRules):
             return False  # "W145", "Q2", "H1": codes and periods end a name
         lower = token.text.lower()
         if token.sentence_start:
+            if self._opens_players_name(token):
+                return True  # "Jan Siemerink (Netherlands) beat ...": a given name, not a month
             if lower in FUNCTION_WORDS or lower in self.lowercase_words:
                 return False
             return not lower.endswith("ly") or self.lists.is_place(token.text)
         return lower not in CALENDAR and not (lower == "i" or lower.startswith(("i'", "i’")))
+
+    def _opens_players_name(self, token: Token) -> bool:
+        """A line's first word before a surname and a country in brackets, as results list players."""
+        position = self.index.get(id(token))
+        if position is None or position + 1 >= len(self.tokens):
+            return False
+        surname = self.tokens[position + 1]
+        return (
+            surname.kind == "word"
+            and surname.text[:1].isupper()
+            and not surname.text.isupper()
+            and adjacent(self.text, [token, surname])
+            and self._nationality_follows([surname])
+        )
 
     def _spans(self, line: list[Token]) -> list[list[Token]]:
         spans: list[list[Token]] = []
