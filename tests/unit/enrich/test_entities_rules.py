@@ -382,3 +382,11 @@ def test_a_place_joined_to_an_acronym_by_a_hyphen_names_no_body(rules: RuleRecog
 def test_a_players_first_name_opening_a_results_line_stays_with_the_surname(rules: RuleRecognizer) -> None:
     found = kinds(rules, "Results on Monday.\nDally Zorbantefy (Madagascar) beat Jane Chi (U.S.) 6-3 6-2")
     assert found["Dally Zorbantefy"] is PER and "Zorbantefy" not in found
+
+
+def test_a_carmaker_and_a_model_name_a_car_not_a_company(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "He drove a Toyota Zorbica for Toyota Motor and Ford Credit.")
+    assert "Toyota Zorbica" not in found
+    assert found["Toyota Motor"] is ORG and found["Ford Credit"] is ORG
+    scorers = kinds(rules, "Scorers:\nRishon - Moshe Sabag (10th minute), Nissan Kapeta (26th),")
+    assert scorers["Nissan Kapeta"] is PER

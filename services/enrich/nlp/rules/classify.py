@@ -177,6 +177,8 @@ class NameClassifier(CandidateSpans, PlaceRules, PersonRules, CleanUpFilters):
             return self._classify_single(span[0], person_cue)
         if self._club_in_results(span):
             return [self._mention(span, ORG)]
+        if self._is_car_model(span):
+            return []  # "a Toyota Celica": a product
         if first in ("F.C.", "A.F.C.") or (
             "." not in first
             and first.upper() in CLUB_PREFIXES

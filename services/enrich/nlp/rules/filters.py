@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from services.enrich.lexicon.loader import word_set
-from services.enrich.lexicon.organisations import ORG_HEADS
+from services.enrich.lexicon.organisations import ORG_HEADS, ORG_LAST_WORDS
 from services.enrich.nlp.rules.sports import SportsRules
 from services.enrich.nlp.rules.tokens import Token
 
@@ -15,6 +15,18 @@ TRAILING_CODES = frozenset(
 )
 #: Days in capitals opening a row of a table of company dates ("MON Gencor YR EPS 93.12").
 WEEKDAY_CODES = frozenset({"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"})
+#: Carmakers whose name before a model's names a car, not a company ("a Toyota Celica", "Ford Escort").
+CAR_MAKERS = word_set(
+    """
+    Toyota Nissan Honda Mitsubishi Subaru Mazda Suzuki Daihatsu Isuzu Lexus Ford Opel Vauxhall
+    Volkswagen VW Audi BMW Peugeot Renault Citroen Fiat Seat Skoda Volvo Saab Porsche Lancia Hyundai
+    Kia Daewoo Chevrolet Chrysler Dodge Jeep Cadillac Buick Pontiac Lada Proton
+    """
+)
+#: Words after a carmaker that make a company or a team, not a model ("Toyota Motor", "Ford Credit").
+_MAKER_BUSINESS = frozenset(
+    {"motor", "motors", "credit", "finance", "team", "racing", "sport", "sports", "dealers", "workers"}
+)
 #: Verbs after a sentence's first word that make an unknown word its subject ("Reuters has").
 AUXILIARIES = word_set("has have had is was are were will would could can may might did does do")
 SPEECH_VERBS = word_set("said says reported reports told tells added announced denied")
@@ -63,6 +75,21 @@ class CleanUpFilters(SportsRules):
             self.tokens[position + 1].text == ")"
             and all(word.kind == "word" and word.text.islower() for word in words)
             and "".join(word.text[0] for word in words) == letters.lower()
+        )
+
+    def _is_car_model(self, span: list[Token]) -> bool:
+        """'Toyota Celica', 'Ford Escort': a carmaker and a model name, which is a product."""
+        if len(span) != 2 or span[0].text not in CAR_MAKERS:
+            return False
+        model = span[1].text
+        lower = model.lower()
+        _, after = self._neighbours(span)
+        return (
+            lower not in _MAKER_BUSINESS
+            and lower not in ORG_LAST_WORDS
+            and not self.lists.is_place(model)
+            and not self.lists.is_demonym(model)
+            and not (after and after[0].text == "(")  # "Nissan Kapeta (26th)": a scorer in results
         )
 
     def _is_field_label(self, span: list[Token]) -> bool:
