@@ -211,9 +211,12 @@ def search(
     print_results(response, relaxed, params, as_json)
 
 
-def run_search(ctx: typer.Context, params: SearchParams, index: str) -> tuple[dict[str, Any], bool]:
+def run_search(
+    ctx: typer.Context, params: SearchParams, index: str, relax: bool = True
+) -> tuple[dict[str, Any], bool]:
     """Elasticsearch's answer to the search (the API's request for the same parameters) and whether
-    it had to be relaxed to any one of the words; Elasticsearch's failures are one-line errors."""
+    it was relaxed to any one of the words (only if ``relax``, when the words found nothing);
+    Elasticsearch's failures are one-line errors."""
     from elastic_transport import ConnectionError as TransportConnectionError
     from elastic_transport import ConnectionTimeout
     from elasticsearch import ApiError, Elasticsearch, NotFoundError
@@ -225,7 +228,7 @@ def run_search(ctx: typer.Context, params: SearchParams, index: str) -> tuple[di
     try:
         response = client.search(index=index, body=request_for(params))
         # Nothing had enough of the words: any one of them will do rather than an empty answer.
-        relaxed = response["hits"]["total"]["value"] == 0 and can_relax(params.q)
+        relaxed = relax and response["hits"]["total"]["value"] == 0 and can_relax(params.q)
         if relaxed:
             response = client.search(index=index, body=request_for(params, relaxed=True))
     except NotFoundError as exc:

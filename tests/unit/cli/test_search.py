@@ -392,7 +392,7 @@ def test_the_cli_sends_the_request_the_api_builds_for_the_same_parameters(
         q="summit",
         person=["Xi Jinping"],
         country=["kz"],
-        since="2024-07-01",  # type: ignore[arg-type]
+        since="2024-07-01",
         quote="friendship",
         speaker="Xi Jinping",
         sort="date",
