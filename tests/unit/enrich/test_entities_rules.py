@@ -390,3 +390,10 @@ def test_a_carmaker_and_a_model_name_a_car_not_a_company(rules: RuleRecognizer) 
     assert found["Toyota Motor"] is ORG and found["Ford Credit"] is ORG
     scorers = kinds(rules, "Scorers:\nRishon - Moshe Sabag (10th minute), Nissan Kapeta (26th),")
     assert scorers["Nissan Kapeta"] is PER
+
+
+def test_in_a_sports_story_a_name_holding_league_or_division_is_a_competition(rules: RuleRecognizer) -> None:
+    sports = "Results of Major League Baseball and Division A: the striker scored two goals before halftime."
+    found = kinds(rules, sports)
+    assert "Major League Baseball" not in found and "Division A" not in found
+    assert "Major League Baseball" in kinds(rules, "Major League Baseball signed a television deal.")

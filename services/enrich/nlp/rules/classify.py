@@ -110,7 +110,13 @@ class NameClassifier(CandidateSpans, PlaceRules, PersonRules, CleanUpFilters):
             and not self._nationality_follows(span)  # "Mats Wilander (Sweden)": a player in results
         ):
             span = span[1:]  # "Rival Sony", "Shares of ...": an ordinary word capitalised by the sentence
-        if span[-1].text.lower() in COMPETITIONS and self.sports:
+        if self.sports and (
+            span[-1].text.lower() in COMPETITIONS
+            or (
+                any(token.text.lower() in COMPETITIONS for token in span)
+                and span[-1].text.lower() not in ORG_LAST_WORDS  # "League Managers Association"
+            )
+        ):
             return []  # "the American League", "Premier League" in a sports story: a competition
         if span[-1].text.lower() in ORG_LAST_WORDS and len(span) > 1:
             whose = span[-1].text.lower() in STATE_BODIES  # "Turkish Foreign Ministry": the ministry
