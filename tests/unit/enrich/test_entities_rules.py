@@ -397,3 +397,9 @@ def test_in_a_sports_story_a_name_holding_league_or_division_is_a_competition(ru
     found = kinds(rules, sports)
     assert "Major League Baseball" not in found and "Division A" not in found
     assert "Major League Baseball" in kinds(rules, "Major League Baseball signed a television deal.")
+
+
+def test_in_a_sports_story_a_cup_or_the_bundesliga_is_a_competition(rules: RuleRecognizer) -> None:
+    sports = "In the Cup Winners' Cup and the Bundesliga the striker scored two goals before halftime."
+    found = kinds(rules, sports)
+    assert "Cup Winners" not in found and "Bundesliga" not in found

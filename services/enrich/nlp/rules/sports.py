@@ -60,7 +60,7 @@ CLUB_PREFIXES = frozenset(
     }
 )
 #: Last words of sports competitions, which are events, not bodies, in a sports story.
-COMPETITIONS = frozenset({"league", "leagues", "division", "conference"})
+COMPETITIONS = frozenset({"league", "leagues", "division", "conference", "cup", "bundesliga"})
 #: A place taking a plural verb is a side (British usage: "Marseille are seventh", "Essex have won").
 PLURAL_VERBS = word_set("are were have")
 #: Nouns after a place that make it a club ("the Marseille club", "the Leeds soccer team").
