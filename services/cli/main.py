@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from services.cli import dlq, index, stack, topics
+from services.cli import dlq, index, stack, topics, watch
 from services.cli.publish import publish
 from services.cli.reprocess import reprocess
 from services.cli.search import search
@@ -32,6 +32,7 @@ app.add_typer(topics.app, name="topics")
 app.add_typer(stack.app, name="stack")
 app.add_typer(index.app, name="index")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(watch.app, name="watch")
 
 
 @app.callback()

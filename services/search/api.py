@@ -1,4 +1,5 @@
-"""The JSON API: ``/search``, ``/articles/{id}``, ``/articles/{id}/related`` and the health endpoints."""
+"""The JSON API: ``/search``, ``/articles/{id}``, ``/articles/{id}/related``, ``/watches`` (from
+:mod:`services.search.watches_api`) and the health endpoints."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from services.search.archive import Archive
 from services.search.models import Hit, SearchPage, SearchParams
+from services.search.watches_api import router as watches_router
 
 router = APIRouter()
 
@@ -155,6 +157,9 @@ async def readyz(request: Request) -> Response:
 )
 async def metrics() -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+router.include_router(watches_router)
 
 
 class ArticleNotFound(Exception):
