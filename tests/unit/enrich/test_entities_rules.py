@@ -403,3 +403,10 @@ def test_in_a_sports_story_a_cup_or_the_bundesliga_is_a_competition(rules: RuleR
     sports = "In the Cup Winners' Cup and the Bundesliga the striker scored two goals before halftime."
     found = kinds(rules, sports)
     assert "Cup Winners" not in found and "Bundesliga" not in found
+
+
+def test_and_joins_a_us_agency_named_from_ordinary_words(rules: RuleRecognizer) -> None:
+    text = "He wrote to the U.S. Securities and Exchange Commission and to Ford and General Motors Corp."
+    found = kinds(rules, text)
+    assert found["U.S. Securities and Exchange Commission"] is ORG
+    assert "Ford and General Motors Corp" not in found

@@ -46,10 +46,11 @@ class OrganisationRules(TextContext):
             return False
         lists = self.lists
         if token.text == "and":
-            if not all(lists.is_common_word(word.text) for word in current) or any(
-                word.text in lists.surnames for word in current
+            words = current[1:] if current[0].text in ("U.S.", "U.K.") and len(current) > 1 else current
+            if not all(lists.is_common_word(word.text) for word in words) or any(
+                word.text in lists.surnames for word in words
             ):
-                return False
+                return False  # "U.S. Securities and Exchange Commission" joins; "Ford and General Motors" not
         elif any(
             lists.is_place(word.text) or word.text in lists.first_names or word.text.lower() in ORG_LAST_WORDS
             for word in current
