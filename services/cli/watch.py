@@ -106,7 +106,7 @@ def add(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Save a watch: what it looks for (the options of ``newswire search``), its owner and webhook."""
+    """Save a watch: what it looks for (the options of `newswire search`), its owner and webhook."""
     from services.search.watch_models import NewWatch, ShownWatch
     from services.watches.store import WatchExists, WatchRefused
 
@@ -134,6 +134,9 @@ def add(
         return
     out.print(f"[green]saved[/] watch {escape(saved.id)!r}")
     print_watch(saved)
+
+
+app.command("add")(with_search_options(add))
 
 
 def webhook_secret(webhook: str | None, secret: str | None, secret_env: str | None) -> str | None:
@@ -327,6 +330,3 @@ def test(
     if not as_json:
         err.print(f"[dim]watch {escape(found.id)!r}: {escape(summary(found.search))}, newest first[/]")
     print_results(response, relaxed, params, as_json)
-
-
-app.command("add")(with_search_options(add))

@@ -11,6 +11,11 @@ read the alias and its indices::
          {"names": ["articles", "articles-*"], "privileges": ["read", "view_index_metadata"]}]}}}
 
 and ``NEWSWIRE_SEARCH_ES_API_KEY`` = the ``encoded`` value of the answer.
+
+The watches API (``/watches``) writes only the watches index, through the watch store with its own
+settings and credentials (``NEWSWIRE_WATCHES_*``, see :mod:`services.watches.settings`); watches are
+checked against this service's ``index``. Without ``NEWSWIRE_WATCHES_ES_*`` credentials the store
+falls back to the shared ``NEWSWIRE_ES_*`` ones: give the search service a watches key instead.
 """
 
 from __future__ import annotations
