@@ -15,6 +15,7 @@ class FailureStage(StrEnum):
     INGEST = "ingest"
     ENRICH = "enrich"
     INDEX = "index"
+    ALERT = "alert"
 
 
 class FailureReason(StrEnum):
@@ -44,6 +45,8 @@ class FailureReason(StrEnum):
     OUTPUT_TOO_LARGE = "output_too_large"
     ES_REJECTED = "es_rejected"
     UNHANDLED_ERROR = "unhandled_error"
+    # Alert: a watch's webhook did not take an alert.
+    WEBHOOK_FAILED = "webhook_failed"
     # Operators.
     SKIPPED_BY_OPERATOR = "skipped_by_operator"
 
@@ -73,6 +76,9 @@ FAILURE_REASON_MEANINGS: dict[FailureReason, str] = {
     FailureReason.OUTPUT_TOO_LARGE: "enrich: the enriched event is larger than the broker accepts",
     FailureReason.ES_REJECTED: "index: Elasticsearch refused the document for good (a mapping or size error)",
     FailureReason.UNHANDLED_ERROR: "a bug: the service raised on this record; quarantined, not retried",
+    FailureReason.WEBHOOK_FAILED: (
+        "alert: a watch's webhook refused or did not answer the alert on every try (the alert is the payload)"
+    ),
     FailureReason.SKIPPED_BY_OPERATOR: "an operator dead-lettered the record a consumer group was stuck on",
 }
 

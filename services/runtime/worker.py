@@ -151,12 +151,15 @@ class Worker:
         pipeline_depth: int = 0,
         lag_observer: Callable[[int | None], None] | None = None,
         on_stop: Callable[[], None] | None = None,
+        on_acknowledged: Callable[[Sequence[Message], Sequence[Outcome]], None] | None = None,
     ) -> None:
         """``pipeline_depth`` > 0 (a :class:`StagedBatchHandler` only): batches written at once while
         the next one is polled and prepared; 0 handles one batch at a time. ``lag_observer`` is told,
         after every poll that returned records, how many messages of the assigned partitions are
         left to read (None while no partition's end is known). ``on_stop`` runs once the last
-        batch is committed, before the clients close."""
+        batch is committed, before the clients close. ``on_acknowledged`` is told each batch and its
+        outcomes once Kafka acknowledged every record produced for it, before its commit (the alert
+        service marks its alerts delivered then); its failure is logged, never retried."""
         if pipeline_depth and not (hasattr(handler, "prepare") and hasattr(handler, "write")):
             raise TypeError("pipelining needs a handler with prepare() and write()")
         # The same handler, seen through its two steps when the worker pipelines.
@@ -180,6 +183,7 @@ class Worker:
         self._committed: dict[TopicPartition, int] = {}
         self.lag_observer = lag_observer
         self.on_stop = on_stop
+        self.on_acknowledged = on_acknowledged
         self._next_offsets: dict[TopicPartition, int] = {}
         # What the stall watchdog watches (services/runtime/watchdog.py), published after each poll.
         self.assignment = Assignment()
@@ -257,6 +261,7 @@ class Worker:
             with metrics.PRODUCE_SECONDS.time():
                 if not self._produce_until_acknowledged(messages, outcomes):
                     return 0  # stopping while Kafka refused our records: nothing committed
+            self._tell_acknowledged(messages, outcomes)
             with metrics.COMMIT_SECONDS.time():
                 self._commit(messages)
         except KafkaError:
@@ -297,6 +302,14 @@ class Worker:
             self._abandon_in_flight(messages)
             raise
         return len(messages)
+
+    def _tell_acknowledged(self, messages: Sequence[Message], outcomes: Sequence[Outcome]) -> None:
+        if self.on_acknowledged is None:
+            return
+        try:
+            self.on_acknowledged(messages, outcomes)
+        except Exception:
+            log.exception("on_acknowledged failed")
 
     def _beat(self) -> None:
         """After a poll: the loop is alive, and holds what the consumer is assigned now."""
@@ -350,6 +363,7 @@ class Worker:
         with metrics.PRODUCE_SECONDS.time():
             if not self._produce_until_acknowledged(batch.messages, outcomes):
                 return False
+        self._tell_acknowledged(batch.messages, outcomes)
         with metrics.COMMIT_SECONDS.time():
             self._commit(batch.messages)
         self._in_flight.popleft()

@@ -1,0 +1,5 @@
+"""``python -m services.alert``."""
+
+from services.alert.app import main
+
+main()
