@@ -20,7 +20,7 @@ ORG_LAST_WORDS = word_set(
     coalition league secretariat tribunal electric steel mining resources capital partners securities
     investments insurance railways railway reserve agency's brotherhood order mission labs laboratories
     software microsystems computers electronics studios pictures records entertainment media
-    publishing airport's newsroom newsdesk brothers sons associates international
+    publishing airport's newsroom newsdesk brothers sons associates international daily
     """
 )
 

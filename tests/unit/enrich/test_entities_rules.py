@@ -410,3 +410,8 @@ def test_and_joins_a_us_agency_named_from_ordinary_words(rules: RuleRecognizer) 
     found = kinds(rules, text)
     assert found["U.S. Securities and Exchange Commission"] is ORG
     assert "Ford and General Motors Corp" not in found
+
+
+def test_a_name_ending_in_daily_is_a_newspaper(rules: RuleRecognizer) -> None:
+    found = kinds(rules, "The overseas edition of the People's Daily quoted Tang on Monday.")
+    assert found["People's Daily"] is ORG and "People" not in found
