@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -350,3 +351,48 @@ def test_the_cli_refuses_a_duplicate_and_a_search_the_archive_cannot_run(
     assert refused.stderr.startswith("error: watch refused: Elasticsearch cannot run this search")
     assert XI in refused.stderr
     assert newswire(env, "watch", "show", odd_name).returncode == 1
+
+
+# -- the API over an archive it cannot search, and without Elasticsearch ------------------------
+
+
+def test_the_api_refuses_a_watch_elasticsearch_cannot_run_with_its_reason(
+    env: dict[str, str], es: Elasticsearch, tmp_path: Path
+) -> None:
+    # An archive where `people` holds numbers: Elasticsearch cannot run a person filter on it.
+    odd = f"newswire-test-watches-odd-{uuid.uuid4().hex[:8]}"
+    mappings = {"properties": {"people": {"type": "long"}, "published_at": {"type": "date"}}}
+    es.indices.create(index=odd, mappings=mappings)
+    try:
+        with (
+            running_search_service({**env, "NEWSWIRE_SEARCH_INDEX": odd}, tmp_path) as svc,
+            httpx.Client(base_url=svc.url, timeout=30) as http,
+        ):
+            refused = http.post("/watches", json=new_watch(unique("person"), search={"person": [XI]}))
+            source = http.post("/watches", json=new_watch(unique("source"), search={"source": "Press TV"}))
+    finally:
+        es.indices.delete(index=odd)
+
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["detail"]
+    assert problem["loc"] == ["body", "search"] and problem["type"] == "watch_refused"
+    assert problem["msg"].startswith("Elasticsearch cannot run this search") and XI in problem["msg"]
+    assert source.status_code == 201, source.text  # a search that runs there is saved
+
+
+def test_without_elasticsearch_the_watches_api_answers_503(env: dict[str, str], tmp_path: Path) -> None:
+    closed = {**env, "NEWSWIRE_ES_URL": "http://127.0.0.1:9", "NEWSWIRE_SEARCH_STARTUP_TIMEOUT_S": "0"}
+    with (
+        running_search_service(closed, tmp_path) as svc,
+        httpx.Client(base_url=svc.url, timeout=30) as http,
+    ):
+        answers = [
+            http.get("/watches"),
+            http.post("/watches", json=new_watch(unique("offline"))),
+            http.get("/watches/xi"),
+            http.delete("/watches/xi"),
+            http.get("/watches/xi/test"),
+        ]
+
+    assert [answer.status_code for answer in answers] == [503] * 5, [a.text for a in answers]
+    assert all("not reachable at http://127.0.0.1:9" in answer.json()["detail"] for answer in answers)
