@@ -31,8 +31,11 @@ log = logging.getLogger(__name__)
 SERVICES: tuple[str, ...] = ("ingest", "enrich", "index")
 #: The search API and web page (``python -m services.search``): reads the index, consumes nothing.
 SEARCH = "search"
+#: Matches the indexed articles against the watches (``python -m services.alert``): consumes
+#: ``articles.enriched`` beside the index, produces ``articles.alerts``; not a stage articles pass.
+ALERT = "alert"
 #: Everything ``make up`` runs and ``make down`` stops.
-ALL_SERVICES: tuple[str, ...] = (*SERVICES, SEARCH)
+ALL_SERVICES: tuple[str, ...] = (*SERVICES, ALERT, SEARCH)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: How long ``start`` waits for a new supervisor to report the service's pid.
 START_WAIT_S = 10.0

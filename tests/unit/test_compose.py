@@ -46,8 +46,10 @@ SETTINGS_CLASSES = (
     ("services.enrich.settings", "Settings"),
     ("services.index.settings", "Settings"),
     ("services.search.settings", "Settings"),
+    ("services.alert.settings", "Settings"),
 )
-PIPELINE_SERVICES = ("ingest", "enrich", "index")
+#: The Kafka consumers: the three stages and the alert service (beside index on articles.enriched).
+PIPELINE_SERVICES = ("ingest", "enrich", "index", "alert")
 #: The search API and web page: an HTTP server on the index, no Kafka.
 SEARCH_SERVICE = "search"
 BROKERS = ("kafka", "elasticsearch")

@@ -22,12 +22,18 @@ from tests.unit.test_compose import module_exists, real_setting_names, settings_
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 K8S = REPO_ROOT / "deploy" / "k8s"
-INPUT_TOPICS = {"ingest": TOPICS.raw, "enrich": TOPICS.ingested, "index": TOPICS.enriched}
+INPUT_TOPICS = {
+    "ingest": TOPICS.raw,
+    "enrich": TOPICS.ingested,
+    "index": TOPICS.enriched,
+    "alert": TOPICS.enriched,
+}
 SERVICE_SETTINGS = {
     "ingest": ("services.ingest.settings", "Settings"),
     "enrich": ("services.enrich.settings", "Settings"),
     "index": ("services.index.settings", "Settings"),
     "search": ("services.search.settings", "Settings"),
+    "alert": ("services.alert.settings", "Settings"),
 }
 #: The search API and web page: reads the index, consumes no topic, has its own read-only credentials.
 SEARCH = "search"
