@@ -189,3 +189,21 @@ def test_a_shown_watch_never_carries_the_secret() -> None:
     assert '"search":{"country":["cn"],"speaker":"Xi Jinping"}' in shown
     assert webhook_host(watch) == "hooks.example:8443"
     assert webhook_host(a_watch(webhook=None)) == ""
+
+
+def test_newswire_lists_watch_and_watch_lists_its_commands() -> None:
+    top = runner.invoke(app, ["--help"])
+    watch = runner.invoke(app, ["watch", "--help"])
+
+    assert top.exit_code == 0 and "watch" in top.stdout
+    assert watch.exit_code == 0, watch.output
+    listed = [
+        line.split()[1] for line in watch.stdout.splitlines() if line.startswith("│ ") and line.split()[1:2]
+    ]
+    assert [name for name in listed if name in {"add", "list", "show", "remove", "test"}] == [
+        "add",
+        "list",
+        "show",
+        "remove",
+        "test",
+    ]
