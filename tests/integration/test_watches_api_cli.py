@@ -309,6 +309,21 @@ def test_watch_test_shows_what_newswire_search_finds_newest_first(env: dict[str,
     assert [hit["id"] for hit in hits] == [hit["id"] for hit in orjson.loads(searched.stdout)["hits"]]
 
 
+def test_watch_test_in_the_cli_is_never_relaxed(
+    env: dict[str, str], client: httpx.Client, archive: str
+) -> None:
+    words = "summit Kathmandu Himalaya glacier"
+    made = created(client, new_watch(unique("strict"), search={"q": words}))
+
+    tried = newswire(env, "watch", "test", made["id"], "--json")
+    searched = newswire(env, "search", words, "--index", archive, "--json")
+
+    assert tried.returncode == 0 and searched.returncode == 0, tried.stderr + searched.stderr
+    assert orjson.loads(searched.stdout)["relaxed"] is True  # the search falls back to any one word
+    strict = orjson.loads(tried.stdout)
+    assert (strict["total"], strict["relaxed"], strict["hits"]) == (0, False, [])
+
+
 def test_the_cli_and_the_api_share_the_watches(env: dict[str, str], client: httpx.Client) -> None:
     made = created(client, new_watch(unique("from the api")))
 
