@@ -31,11 +31,12 @@ def watch_request(search: WatchSearch, size: int = 10, sort: str = "relevance") 
     return build_query(params.q, params.filters(), size=size, quotes=params.quotes(), sort=sort)
 
 
-def batch_request(search: WatchSearch, article_ids: Sequence[str]) -> dict[str, Any]:
+def batch_request(search: WatchSearch, article_ids: Sequence[str], ids_only: bool = False) -> dict[str, Any]:
     """The watch's search restricted to ``article_ids`` (just indexed): every match, no facets.
 
     The search's query is kept whole and the ids are a filter beside it, so an article matches the
-    watch exactly when the same search would list it.
+    watch exactly when the same search would list it. ``ids_only``: the hits' ids alone, without
+    highlights and fields (a fifth of the cost), to find which watches match at all.
     """
     if not 1 <= len(article_ids) <= MAX_PAGE_SIZE:
         raise ValueError(f"a batch has 1 to {MAX_PAGE_SIZE} article ids, not {len(article_ids)}")
@@ -45,4 +46,17 @@ def batch_request(search: WatchSearch, article_ids: Sequence[str]) -> dict[str, 
     body["_source"] = list(ALERT_SOURCE_FIELDS)
     body["query"] = {"bool": {"must": [body["query"]], "filter": [{"ids": {"values": list(article_ids)}}]}}
     body.pop("sort", None)
+    if ids_only:
+        body.pop("highlight", None)
+        body["_source"] = False
+        body["query"] = _without_inner_hits(body["query"])
     return body
+
+
+def _without_inner_hits(query: Any) -> Any:
+    """``query`` with every ``inner_hits`` left out (the quote clause asks for the matching quotes)."""
+    if isinstance(query, dict):
+        return {key: _without_inner_hits(value) for key, value in query.items() if key != "inner_hits"}
+    if isinstance(query, list):
+        return [_without_inner_hits(value) for value in query]
+    return query

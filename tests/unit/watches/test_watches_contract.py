@@ -122,3 +122,27 @@ def test_an_alert_is_keyed_by_watch_and_article() -> None:
     )
     assert alert.key() == alert_key("xi-quoted", "c" * 32) == f"xi-quoted:{'c' * 32}"
     assert AlertEvent.model_validate_json(alert.model_dump_json()) == alert
+
+
+def test_the_ids_only_request_is_the_same_query_without_highlights_fields_or_quotes() -> None:
+    search = WatchSearch(q="summit", speaker="Xi Jinping")
+    full = batch_request(search, ["a" * 32])
+    lean = batch_request(search, ["a" * 32], ids_only=True)
+    assert "highlight" not in lean and lean["_source"] is False
+    nested = [clause for clause in _clauses(full["query"]) if "nested" in clause]
+    assert len(nested) == 1 and "inner_hits" in nested[0]["nested"]
+    del nested[0]["nested"]["inner_hits"]
+    assert lean["query"] == full["query"]
+
+
+def _clauses(query: object) -> list[dict[str, object]]:
+    """Every object inside ``query``, depth first."""
+    found: list[dict[str, object]] = []
+    if isinstance(query, dict):
+        found.append(query)
+        for value in query.values():
+            found.extend(_clauses(value))
+    elif isinstance(query, list):
+        for value in query:
+            found.extend(_clauses(value))
+    return found
