@@ -96,7 +96,7 @@ def test_status_lists_the_pipeline_services_from_their_supervisors_status_files(
     result = runner.invoke(app, ["stack", "status", "--json"])
 
     services = {service["service"]: service for service in orjson.loads(result.stdout)["services"]}
-    assert list(services) == ["ingest", "enrich", "index", "search"]
+    assert list(services) == ["ingest", "enrich", "index", "alert", "search"]
     enrich = services["enrich"]
     assert enrich["state"] == "stopped" and enrich["pid"] is None and enrich["supervisor_pid"] is None
     assert enrich["restarts"] == 3 and enrich["last_exit_code"] == 70
