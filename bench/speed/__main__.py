@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from bench.speed import report, search_latency
+from bench.speed import alerts, report, search_latency
 from bench.speed.corpus import DEFAULT_CORPUS, CorpusMissing, load_corpus
 from bench.speed.run import ALL_PHASES, Bench, BenchConfig
 from bench.speed.stack import BenchPorts, BenchStack, bench_stack_settings, bring_up
@@ -28,7 +28,9 @@ log = logging.getLogger("bench.speed")
 
 #: After the pipeline's phases: search latency of the API beside Elasticsearch (bench.speed.search_latency).
 SEARCH_PHASE = "search"
-KNOWN_PHASES = (*ALL_PHASES, SEARCH_PHASE)
+#: Then watches and alerts: publish-to-alert latency and matching cost per watch count (bench.speed.alerts).
+ALERTS_PHASE = "alerts"
+KNOWN_PHASES = (*ALL_PHASES, SEARCH_PHASE, ALERTS_PHASE)
 
 RESULTS_ROOT = REPO_ROOT / "bench" / "results"
 
@@ -88,6 +90,8 @@ def write_report(out_dir: Path, results: dict[str, Any]) -> str:
         report.chart(results, out_dir / "chart.png")
     if results.get(SEARCH_PHASE):
         table += ("\n" if table else "") + search_latency.markdown(results[SEARCH_PHASE])
+    if results.get(ALERTS_PHASE):
+        table += ("\n" if table else "") + alerts.markdown(results[ALERTS_PHASE])
     (out_dir / "table.md").write_text(table)
     return table
 
@@ -121,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_seconds=args.latency_seconds,
         latency_fraction=args.latency_fraction,
         limit_sample=args.limit_sample,
-        phases=tuple(p for p in phases if p != SEARCH_PHASE),
+        phases=tuple(p for p in phases if p not in (SEARCH_PHASE, ALERTS_PHASE)),
         profile=args.profile,
         service_overrides=tuple(_name_value(item) for item in args.set),
     )
@@ -133,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         results = Bench(stack, config, out_dir).run() if config.phases else {}
         if SEARCH_PHASE in phases:
             results[SEARCH_PHASE] = _search_latency(stack, out_dir, args.corpus)
+        if ALERTS_PHASE in phases:
+            results[ALERTS_PHASE] = _alerts(stack, out_dir, args.corpus)
     finally:
         if not args.keep_stack:
             stack.stop_started()
@@ -151,6 +157,15 @@ def _search_latency(stack: BenchStack, out_dir: Path, corpus: Path) -> dict[str,
         return search_latency.measure(stack, out_dir / "logs", corpus_dir=corpus)
     except Exception as exc:
         log.exception("search latency not measured")
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _alerts(stack: BenchStack, out_dir: Path, corpus: Path) -> dict[str, Any]:
+    """The alerts phase's results; a failure is reported in the table rather than losing the run."""
+    try:
+        return alerts.measure(stack, out_dir / "logs", corpus_dir=corpus)
+    except Exception as exc:
+        log.exception("alerts not measured")
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
