@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ def test_headline_phrases_are_pairs_then_triples_without_stop_words_and_distinct
 
 
 def test_people_by_frequency_counts_persons_only_most_frequent_first() -> None:
-    documents = [
+    documents: list[dict[str, Any]] = [
         {"entities": [{"name": "Ann Lee", "type": "PER"}, {"name": "BBC", "type": "ORG"}]},
         {"entities": [{"name": "Bob Ray", "type": "PER"}, {"name": "Ann Lee", "type": "PER"}]},
         {"entities": []},
