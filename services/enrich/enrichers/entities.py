@@ -102,7 +102,7 @@ def _outside_dateline(mentions: list[Mention], article: Article) -> list[Mention
 LANGUAGES = frozenset({"en"})
 
 
-@enricher("entities", "2")
+@enricher("entities", "3")
 def entities(article: Article, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Named people, organisations and places with canonical names, aliases and mention counts.
 

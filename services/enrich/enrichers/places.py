@@ -231,7 +231,7 @@ def dateline_of(found: FoundDateline | None) -> Dateline | None:
     )
 
 
-@enricher("places", "3")
+@enricher("places", "4")
 def places(article: Article, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Places, their countries (most relevant first), the country the story is mostly about, the dateline."""
     dateline = find_dateline(article.paragraphs[0])
