@@ -37,7 +37,7 @@ import orjson
 
 from bench.speed import es_tools
 from bench.speed.corpus import DEFAULT_CORPUS, CorpusArticle, expected_id, load_corpus, raw_articles
-from bench.speed.kafka_tools import OffsetReader, Record, commit_to_end, produce_all
+from bench.speed.kafka_tools import OffsetReader, Record, commit_to_end, produce_all, reset_topics
 from bench.speed.measure import percentile
 from bench.speed.procs import ChildProcess, ResourceMonitor, start_module, wait_until
 from bench.speed.stack import BenchStack
@@ -310,6 +310,12 @@ class AlertBench:
         }
         output = f"bench-alerts-lat-{self.run_id}"
         bootstrap = self.stack.bootstrap_servers
+        # The pipeline's topics (fresh, as the pipeline phases have them) and the alerts' own, made
+        # before anyone subscribes: a reader subscribed to a topic not there yet may never see it.
+        topics = {name: self.config.partitions for name in TOPICS.all()}
+        reset_topics(bootstrap, {**topics, output: self.config.partitions})
+        data_dir = self.logs_dir.parent / "work" / f"faust-alerts-{self.run_id}"
+        data_dir.mkdir(parents=True, exist_ok=True)
         for name, topic in (("ingest", TOPICS.raw), ("enrich", TOPICS.ingested), ("index", TOPICS.enriched)):
             commit_to_end(bootstrap, groups[name], [topic])
         es_tools.reset_articles_index(self.es, "1s")
@@ -319,7 +325,7 @@ class AlertBench:
             "enrich",
             "services.enrich",
             NEWSWIRE_ENRICH_APP_ID=groups["enrich"],
-            NEWSWIRE_ENRICH_DATA_DIR=str(self.logs_dir.parent / "work" / f"faust-alerts-{self.run_id}"),
+            NEWSWIRE_ENRICH_DATA_DIR=str(data_dir),
         )
         self.start("index", "services.index", NEWSWIRE_INDEX_GROUP_ID=groups["index"])
         commit_to_end(bootstrap, groups["alert"], [TOPICS.enriched])
