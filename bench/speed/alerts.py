@@ -6,7 +6,7 @@ stack, self-sufficient (it needs no other phase):
 1. Templates: a slice of the BBC corpus run through the project's own ingest and enrich handlers
    (in-process), indexed into a private index with the real index's settings and mappings.
 2. Watches built from the corpus itself, deterministic: one per distinct person the enricher found
-   (a ``person`` filter) alternating with one per two neighbouring headline words (``q``), stored
+   (a ``person`` filter) alternating with one per 2-3 neighbouring headline words (``q``), stored
    through the real :class:`~services.watches.store.WatchStore` into one private watches index per
    watch count (the first ones through ``WatchStore.add``, validated; the rest as the same stored
    document in bulk, so 10,000 watches do not take 10,000 validation searches).
@@ -159,11 +159,11 @@ def markdown(results: dict[str, Any]) -> str:
         return f"Watches and alerts: not measured ({results['error']}).\n"
     lines = [
         f"Watches and alerts, run at {results.get('started')}: {results.get('templates')} BBC articles "
-        f"(ingest + enrich in-process) indexed; watches from the corpus (person names and headline word "
-        f"pairs), stored through WatchStore. Alert service alone over a backlog of enriched events:",
+        f"(ingest + enrich in-process) indexed; watches from the corpus (person names, 2-3 headline "
+        f"words), stored through WatchStore. Alert service alone over a backlog of enriched events:",
         "",
         "| watches | articles | articles/s | alert CPU ms/article | ES CPU ms/article | ratio to 10 "
-        "(alert / ES) | CPU us per watch-article | alerts | load avg 1m |",
+        "(alert / ES) | CPU us per watch-article | alerts (per article) | load avg 1m |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in results.get("scaling", []):
@@ -171,7 +171,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| {row['watches']:,} | {row['articles']} | {row['per_s']} | {row['alert_cpu_ms_per_article']} "
             f"| {row['es_cpu_ms_per_article']} | {row.get('alert_cpu_ms_ratio')} / "
-            f"{row.get('es_cpu_ms_ratio')} | {row.get('cpu_us_per_watch_article')} | {row['alerts']} "
+            f"{row.get('es_cpu_ms_ratio')} | {row.get('cpu_us_per_watch_article')} "
+            f"| {row['alerts']} ({row['alerts'] / row['articles']:.1f}) "
             f"| {machine.get('loadavg_1m_mean')} (max {machine.get('loadavg_1m_max')}) |"
         )
     lat = results.get("latency") or {}
