@@ -3,7 +3,8 @@
 Results go to ``bench/results/<timestamp>/``: ``results.json``, ``table.md``, ``chart.png`` and the
 services' logs. The private stack is started when needed and the parts of it this run started are
 stopped at the end, unless ``--keep-stack``. After the pipeline's phases, the ``search`` phase
-measures the search API's latency beside Elasticsearch's own (:mod:`bench.speed.search_latency`).
+measures the search API's latency beside Elasticsearch's own (:mod:`bench.speed.search_latency`), and
+the ``alerts`` phase publish-to-alert latency and matching cost per watch count (:mod:`bench.speed.alerts`).
 """
 
 from __future__ import annotations
