@@ -61,6 +61,16 @@ class ElasticsearchSettings(BaseSettings):
     request_timeout_s: float = Field(default=30.0, gt=0)
     startup_timeout_s: float = Field(default=120.0, gt=0)
 
+    def with_credentials(
+        self, api_key: SecretStr | None, username: str | None, password: SecretStr | None
+    ) -> ElasticsearchSettings:
+        """These settings with a service's own credentials, when it has any (an API key wins)."""
+        if api_key is not None:
+            return self.model_copy(update={"api_key": api_key, "username": None, "password": None})
+        if username is not None:
+            return self.model_copy(update={"api_key": None, "username": username, "password": password})
+        return self
+
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``elasticsearch.Elasticsearch``."""
         kwargs: dict[str, Any] = {

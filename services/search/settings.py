@@ -82,14 +82,7 @@ class Settings(BaseSettings):
 
     def elasticsearch_settings(self) -> ElasticsearchSettings:
         """The shared connection settings with the search service's own credentials, if it has any."""
-        update: dict[str, object]
-        if self.es_api_key is not None:
-            update = {"api_key": self.es_api_key, "username": None, "password": None}
-        elif self.es_username is not None:
-            update = {"api_key": None, "username": self.es_username, "password": self.es_password}
-        else:
-            return self.elasticsearch
-        return self.elasticsearch.model_copy(update=update)
+        return self.elasticsearch.with_credentials(self.es_api_key, self.es_username, self.es_password)
 
     def client_request_timeout_s(self) -> float:
         """How long the client waits for Elasticsearch's answer to a search: the query timeout plus a
