@@ -12,7 +12,9 @@ raising) go to ``articles.dlq`` with the original bytes; the agent itself never 
 Near-duplicates (``duplicate_of``) are found in state shared by every worker: a faust GlobalTable
 of article signatures, replicated to each worker from its changelog topic, which also rebuilds it
 when a worker starts (the agent only consumes once it is recovered). Every record the replica
-applies also goes into the in-memory band index; the rules that keep replicas consistent are in
+applies also goes into the in-memory band index (a tombstone takes an article out); the rules that
+keep replicas consistent, and the window that bounds the state (articles ingested more than
+``NEWSWIRE_ENRICH_DUPLICATE_WINDOW_DAYS`` before the newest leave the index and the table), are in
 :mod:`services.enrich.dedup`. Following faust's advice for GlobalTables with several workers, the
 changelog has one partition, is written through the partitioner and recovered one record at a time.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import cast
 
 import faust
@@ -135,6 +138,11 @@ dlq_topic = app.topic(TOPICS.dlq, key_type=bytes, value_type=bytes, internal=Fal
 output_topics = {TOPICS.enriched: enriched_topic, TOPICS.dlq: dlq_topic}
 
 
+#: Topic configs of the near-duplicate changelog: segments roll daily (the broker compacts closed ones
+#: only) and the cleaner starts once a fifth of the log is superseded (the broker's default: half).
+CHANGELOG_CONFIGS = {"segment.ms": str(24 * 3600 * 1000), "min.cleanable.dirty.ratio": "0.2"}
+
+
 async def _remember_signature(event: faust.EventT) -> None:
     # Already decoded with the table's key and value types (str, bytes).
     near_duplicates.remember(cast(str, event.key), cast(bytes | None, event.value))
@@ -149,8 +157,18 @@ duplicate_signatures: GlobalTableT = app.GlobalTable(
     use_partitioner=True,
     recovery_buffer_size=1,
     on_changelog_event=_remember_signature,
+    # Articles leaving the window are deleted (tombstones): closed segments and an eager cleaner let
+    # the broker compact them away within a day or so, so a restart reads about the window only.
+    # Applies when faust creates the topic; an existing one keeps its configs (kafka-configs alters).
+    extra_topic_configs=CHANGELOG_CONFIGS,
 )
-near_duplicates = NearDuplicateIndex(duplicate_signatures, threshold=settings.duplicate_threshold)
+near_duplicates = NearDuplicateIndex(
+    duplicate_signatures,
+    threshold=settings.duplicate_threshold,
+    window=settings.duplicate_window,
+    slack=timedelta(days=settings.duplicate_window_slack_days),
+    max_entries=settings.duplicate_max_entries or None,
+)
 
 
 def enrich_and_mark_duplicates(article: Article) -> EnrichedArticle:
@@ -165,7 +183,12 @@ def enrich_and_mark_duplicates(article: Article) -> EnrichedArticle:
 async def near_duplicates_recovered() -> None:
     log.info(
         "near-duplicate state recovered",
-        extra={"signatures": len(duplicate_signatures), "band_keys": len(near_duplicates)},
+        extra={
+            "signatures": len(duplicate_signatures),
+            "indexed": near_duplicates.entries,
+            "band_keys": len(near_duplicates),
+            "window_days": settings.duplicate_window_days,
+        },
     )
 
 

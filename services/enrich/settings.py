@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -10,7 +11,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from schemas.topics import TOPICS
-from services.enrich.dedup import DEFAULT_THRESHOLD
+from services.enrich.dedup import DEFAULT_MAX_ENTRIES, DEFAULT_SLACK, DEFAULT_THRESHOLD, DEFAULT_WINDOW
 from services.enrich.pipeline import TEXT_BUDGET_CHARS
 from services.runtime.settings import ServiceSettings
 
@@ -61,6 +62,24 @@ class Settings(ServiceSettings):
         le=1.0,
         description="Estimated Jaccard similarity (5-word shingles) from which an article is a copy.",
     )
+    duplicate_window_days: float = Field(
+        default=DEFAULT_WINDOW / timedelta(days=1),
+        ge=0,
+        description="Copies are looked for among the articles ingested at most this many days before "
+        "(event time); older ones leave memory and the changelog. 0: no window, the table keeps all.",
+    )
+    duplicate_window_slack_days: float = Field(
+        default=DEFAULT_SLACK / timedelta(days=1),
+        ge=0,
+        description="How far (days) behind the newest ingested_at an article may arrive and still find "
+        "its whole window: articles leave once older than newest - window - slack.",
+    )
+    duplicate_max_entries: int = Field(
+        default=DEFAULT_MAX_ENTRIES,
+        ge=0,
+        description="Most articles in the near-duplicate index whatever their dates (the oldest leave "
+        "first); 0: no cap.",
+    )
     entities_backend: Literal["rules", "spacy"] = Field(
         default="rules",
         description="Named-entity backend: 'rules' (gazetteers, fast) or 'spacy' (en_core_web_sm, slower).",
@@ -82,6 +101,10 @@ class Settings(ServiceSettings):
         ge=0,
         description="Most articles per second this worker enriches; 0: no bound (in a run: its share).",
     )
+
+    @property
+    def duplicate_window(self) -> timedelta | None:
+        return timedelta(days=self.duplicate_window_days) if self.duplicate_window_days else None
 
     @property
     def faust_data_dir(self) -> Path:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from services.enrich.dedup import (
@@ -80,6 +82,7 @@ def test_bands_cut_the_signature_into_keys_that_copies_share() -> None:
     assert set(original) & set(copy)
     assert not set(original) & set(unrelated)
     assert bands(signature("")) == []
+    assert all(isinstance(key, int) and 0 <= key < 2**60 for key in original)
 
 
 def test_signature_survives_encoding() -> None:
@@ -100,23 +103,51 @@ def article_id(n: int) -> str:
     return f"{n:032x}"
 
 
+class Changelog(dict[str, bytes]):
+    """A table that logs its writes and deletions in order, as faust's changelog topic would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[tuple[str, bytes | None]] = []
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        super().__setitem__(key, value)
+        self.log.append((key, value))
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.log.append((key, None))
+
+    def apply(self, key: str, value: bytes | None) -> None:
+        """A record from another replica: applied to the store without logging it again."""
+        if value is None:
+            super().pop(key, None)
+        else:
+            super().__setitem__(key, value)
+
+
 class Replica:
     """One worker's view: the replicated signature table and the index built on it."""
 
-    def __init__(self) -> None:
-        self.signatures: dict[str, bytes] = {}
-        self.index = NearDuplicateIndex(self.signatures)
+    def __init__(self, **window: Any) -> None:
+        self.signatures = Changelog()
+        self.index = NearDuplicateIndex(self.signatures, **window)
+        self.learned: dict[int, int] = {}  # id(other replica) -> records of its log applied
 
-    def check(self, n: int, text: str, minutes: int = 0, content_hash: str | None = None) -> str | None:
+    def check(
+        self, n: int, text: str, minutes: int = 0, content_hash: str | None = None, days: int = 0
+    ) -> str | None:
         return self.index.check(
-            article_id(n), T0 + timedelta(minutes=minutes), content_hash or f"{n:064x}", text
+            article_id(n), T0 + timedelta(days=days, minutes=minutes), content_hash or f"{n:064x}", text
         )
 
     def learn_from(self, other: Replica) -> None:
-        """Apply the other replica's writes as the changelog would deliver them."""
-        for key, value in other.signatures.items():
-            self.signatures[key] = value
-            self.index.remember(key, value)
+        """Apply the other replica's new writes and deletions as the changelog would deliver them."""
+        start = self.learned.get(id(other), 0)
+        for key, value in other.signatures.log[start:]:
+            self.index.remember(key, value)  # faust calls back before it applies the record
+            self.signatures.apply(key, value)
+        self.learned[id(other)] = len(other.signatures.log)
 
 
 def test_first_article_is_original_and_copies_point_at_it() -> None:
@@ -181,10 +212,10 @@ def test_an_article_ingested_before_everything_it_matches_is_the_original() -> N
     assert replica.check(8, body(STORY[:5]), minutes=20) == article_id(7)
 
 
-def test_remember_ignores_deletions() -> None:
+def test_a_deletion_of_an_unknown_article_changes_nothing() -> None:
     replica = Replica()
     replica.index.remember(article_id(1), None)
-    assert len(replica.index) == 0
+    assert len(replica.index) == 0 == replica.index.entries
 
 
 @pytest.mark.parametrize("text", ["", "...", "Short."])
@@ -225,3 +256,179 @@ def test_a_long_body_is_signed_in_chunks_with_the_same_result_and_bounded_memory
     # Unchunked, the shingles x 128 matrix alone is 250,000 x 128 x 8 bytes = 256 MB (and its
     # temporaries more); chunked, the working set is the shingle set and a few MB of matrices.
     assert peak < 120 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
+
+
+# The window: 30 days of candidates, evicted past newest - 30 - 3 days.
+WINDOW = {"window": timedelta(days=30), "slack": timedelta(days=3)}
+UNRELATED = [" ".join(f"filler{n}x{i} topic{n}y{i} words{n}z{i}" for i in range(12)) for n in range(10)]
+
+
+def test_articles_older_than_the_window_and_slack_leave_the_index_and_the_table() -> None:
+    replica = Replica(**WINDOW)
+    assert replica.check(1, body(STORY), days=0) is None
+    replica.check(2, UNRELATED[0], days=32)  # newest 32: cutoff day -1, article 1 stays
+    assert article_id(1) in replica.signatures and replica.index.entries == 2
+    replica.check(3, UNRELATED[1], days=34)  # cutoff day 1: article 1 leaves, in this same check
+    assert article_id(1) not in replica.signatures
+    assert replica.signatures.log[-1] == (article_id(1), None)  # one tombstone
+    assert replica.index.entries == 2 and replica.index.cutoff == T0 + timedelta(days=1)
+    # A copy after its original left the window is a new root, and later copies point at it.
+    assert replica.check(4, body(STORY[1:]), days=35) is None
+    assert replica.check(5, body(STORY[:5]), days=36) == article_id(4)
+
+
+def test_a_copy_more_than_the_window_after_the_original_is_a_new_root_even_before_eviction() -> None:
+    # Same answer whether or not the original was evicted yet: the window is the article's own.
+    replica = Replica(**WINDOW)
+    replica.check(1, body(STORY), days=0)
+    assert replica.check(2, body(STORY[1:]), days=31) is None
+    assert article_id(1) in replica.signatures  # not evicted (cutoff day -2), yet outside the window
+
+
+def test_a_band_whose_first_holder_left_still_finds_the_later_holders() -> None:
+    replica = Replica(**WINDOW)
+    replica.check(1, body(STORY), days=0)
+    assert replica.check(2, body(STORY[1:]), days=20) == article_id(1)
+    replica.check(3, UNRELATED[0], days=40)  # cutoff day 7: article 1 leaves
+    assert article_id(1) not in replica.signatures and article_id(2) in replica.signatures
+    # Found through article 2 (the earliest holder of their bands now), whose group started with 1.
+    assert replica.check(4, body(STORY[:5]), days=45) == article_id(1)
+    replica.check(5, UNRELATED[1], days=90)  # cutoff day 57: 2 and 4 leave too
+    assert replica.index.entries == 1
+    assert replica.check(6, body(STORY), days=91) is None
+
+
+def test_the_band_index_after_eviction_equals_one_built_from_the_surviving_articles_only() -> None:
+    evicting = Replica(**WINDOW)
+    for n in range(40):
+        text = body(STORY[n % 3 :]) if n % 4 == 0 else UNRELATED[n % 10] + f" item {n} number {n * 7}"
+        evicting.check(n, text, days=n * 2)
+    fresh = Replica(**WINDOW)
+    for key, value in sorted(evicting.signatures.items(), key=lambda kv: Seen.from_bytes(*kv).rank):
+        fresh.signatures.apply(key, value)
+        fresh.index.remember(key, value)
+    assert evicting.index._bands == fresh.index._bands
+    assert evicting.index._entries == fresh.index._entries
+    assert set(evicting.signatures) == {key for key in evicting.index._entries}
+    assert evicting.index.entries == 17  # days 46..78 of 0..78: newest 78 - 33 = 45
+
+
+def test_replicas_learning_the_same_writes_in_any_order_hold_the_same_index_after_eviction() -> None:
+    writers = [Replica(**WINDOW), Replica(**WINDOW)]
+    for n in range(30):
+        text = body(STORY[n % 2 :]) if n % 5 == 0 else UNRELATED[n % 10] + f" item {n}"
+        writers[n % 2].check(n, text, days=n * 3)
+    records = [record for writer in writers for record in writer.signatures.log]
+    forward, backward = Replica(**WINDOW), Replica(**WINDOW)
+    for key, value in records:
+        forward.index.remember(key, value)
+    # Another interleaving of the two logs: each log stays in order, as one changelog partition keeps it.
+    for key, value in writers[1].signatures.log + writers[0].signatures.log:
+        backward.index.remember(key, value)
+    assert forward.index._bands == backward.index._bands
+    assert forward.index.cutoff == backward.index.cutoff
+    assert forward.check(99, body(STORY[1:]), days=88) == backward.check(99, body(STORY[1:]), days=88)
+
+
+def test_replays_are_idempotent_also_after_eviction() -> None:
+    replica = Replica(**WINDOW)
+    replica.check(1, body(STORY), days=0)
+    assert replica.check(2, body(STORY[1:]), days=1) == article_id(1)
+    record = replica.signatures[article_id(2)]
+    bands_before, log_before = dict(replica.index._bands), len(replica.signatures.log)
+    replica.index.remember(article_id(2), record)  # its own write coming back from the changelog
+    replica.index.remember(article_id(2), record)
+    assert replica.index._bands == bands_before and len(replica.signatures.log) == log_before
+    assert replica.check(2, body(STORY[1:]), days=1) == article_id(1)
+    replica.check(3, UNRELATED[0], days=60)  # 1 and 2 leave
+    deletions = [key for key, value in replica.signatures.log if value is None]
+    assert sorted(deletions) == [article_id(1), article_id(2)]
+    # A replay of an article already out of the window: answered, not stored, nothing deleted twice.
+    assert replica.check(2, body(STORY[1:]), days=1) is None
+    assert article_id(2) not in replica.signatures
+    assert [key for key, value in replica.signatures.log if value is None] == deletions
+    # Tombstones delivered again change nothing either.
+    for key in deletions:
+        replica.index.remember(key, None)
+    assert replica.index.entries == 1
+
+
+def test_only_keys_still_in_the_replica_are_deleted_so_other_replicas_add_no_tombstones() -> None:
+    writer, other = Replica(**WINDOW), Replica(**WINDOW)
+    writer.check(1, body(STORY), days=0)
+    writer.check(2, UNRELATED[0], days=10)
+    other.learn_from(writer)
+    writer.check(3, UNRELATED[1], days=40)  # evicts 1: writes its value and the tombstone together
+    other.learn_from(writer)  # evicts 1 on the value, then forgets it on the tombstone
+    other.check(4, UNRELATED[2], days=41)
+    assert [key for key, value in other.signatures.log if value is None] == []
+    assert article_id(1) not in other.signatures and other.index.entries == writer.index.entries + 1
+
+
+def test_a_tombstone_from_another_replica_takes_the_article_out_of_the_band_index() -> None:
+    replica = Replica(**WINDOW)
+    replica.check(1, body(STORY), days=0)
+    replica.index.remember(article_id(1), None)
+    replica.signatures.apply(article_id(1), None)
+    assert len(replica.index) == 0 == replica.index.entries
+    assert replica.check(2, body(STORY[1:]), days=1) is None
+
+
+def test_a_log_not_compacted_yet_is_recovered_into_the_window_and_cleaned_at_the_next_write() -> None:
+    # An old changelog (every article, no tombstones: written without a window) read at recovery.
+    unbounded = Replica(window=None)
+    for n in range(20):
+        unbounded.check(n, UNRELATED[n % 10] + f" item {n}", days=n * 5)
+    recovering = Replica(**WINDOW)
+    for key, value in unbounded.signatures.log:
+        recovering.index.remember(key, value)
+        recovering.signatures.apply(key, value)
+    assert recovering.index.entries == 7  # days 62..95 of 0..95
+    assert len(recovering.signatures) == 20
+    recovering.check(99, UNRELATED[3], days=95)
+    assert len(recovering.signatures) == 8 == recovering.index.entries
+
+
+def test_the_cap_evicts_the_lowest_ranks_first() -> None:
+    replica = Replica(window=None, max_entries=3)
+    for n in range(5):
+        replica.check(n, UNRELATED[n] + f" item {n}", days=4 - n)  # newest first: ranks reversed
+    assert sorted(replica.signatures) == [article_id(0), article_id(1), article_id(2)]
+
+
+def test_an_ingested_at_in_the_future_does_not_empty_the_index() -> None:
+    replica = Replica(**WINDOW)
+    now = datetime.now(UTC)
+    replica.index.check(article_id(1), now, "a" * 64, body(STORY))
+    replica.index.check(article_id(2), now + timedelta(days=3650), "b" * 64, UNRELATED[0])
+    assert article_id(1) in replica.signatures
+    assert replica.index.cutoff is not None and replica.index.cutoff < now
+
+
+def test_records_written_before_the_binary_form_are_still_read() -> None:
+    sig = signature(body(STORY))
+    old = orjson.dumps(
+        {
+            "sig": encode_signature(sig),
+            "hash": "c" * 64,
+            "at": T0.isoformat(),
+            "root": "b" * 32,
+            "root_at": (T0 - timedelta(hours=1)).isoformat(),
+        }
+    )
+    seen = Seen.from_bytes("a" * 32, old)
+    assert (seen.ingested_at, seen.root, seen.root_ingested_at) == (T0, "b" * 32, T0 - timedelta(hours=1))
+    assert np.array_equal(seen.signature, sig)
+    binary = Seen.from_bytes("a" * 32, seen.to_bytes())
+    assert (binary.ingested_at, binary.content_hash, binary.root, binary.root_ingested_at) == (
+        seen.ingested_at,
+        seen.content_hash,
+        seen.root,
+        seen.root_ingested_at,
+    )
+    assert np.array_equal(binary.signature, seen.signature)
+    assert len(seen.to_bytes()) < 0.75 * len(old)
+    replica = Replica(**WINDOW)
+    replica.index.remember("a" * 32, old)
+    replica.signatures.apply("a" * 32, old)
+    assert replica.index.check("d" * 32, T0 + timedelta(hours=1), "d" * 64, body(STORY[1:])) == "b" * 32
