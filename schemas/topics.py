@@ -48,6 +48,7 @@ _WEEK = {"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)}
 #: services' start-up, ``make up``, compose (through ``newswire topics create``) and the Kubernetes
 #: KafkaTopic manifests (checked by tests/unit/test_k8s.py) all apply. An existing topic whose
 #: configs differ is altered in place, key by key, at start-up (``services.runtime.kafka.ensure_topics``).
+#: ``min.insync.replicas`` depends on the topic's replication factor: :func:`topic_configs` adds it.
 TOPIC_CONFIGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         # Submissions as publishers sent them: ingest's input, replayable for a week.
@@ -86,6 +87,26 @@ TOPIC_CONFIGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
 )
 
 
-def topic_configs(name: str) -> Mapping[str, str]:
-    """The broker configs ``name`` is created (and kept) with; empty for a topic not the pipeline's."""
-    return TOPIC_CONFIGS.get(name, MappingProxyType({}))
+def min_insync_replicas(replication_factor: int) -> int:
+    """How many replicas must have a record before an ``acks=all`` write of it is acknowledged.
+
+    Two from two replicas on: an acknowledged record is on two brokers, so losing any one broker
+    loses nothing, and with three replicas one broker can be down (restarted, frozen) while writes
+    go on. A single replica can only ask for itself.
+    """
+    return 1 if replication_factor <= 1 else 2
+
+
+def topic_configs(name: str, replication_factor: int | None = None) -> Mapping[str, str]:
+    """The broker configs ``name`` is created (and kept) with; empty for a topic not the pipeline's.
+
+    With the topic's ``replication_factor``, also its ``min.insync.replicas``
+    (:func:`min_insync_replicas`): that one depends on the cluster, the rest of :data:`TOPIC_CONFIGS`
+    does not.
+    """
+    configs = TOPIC_CONFIGS.get(name)
+    if configs is None:
+        return MappingProxyType({})
+    if replication_factor is None:
+        return configs
+    return MappingProxyType({**configs, "min.insync.replicas": str(min_insync_replicas(replication_factor))})

@@ -91,7 +91,7 @@ def build_worker(settings: Settings) -> Worker:
         settings.topics.replication_factor,
     )
     handler = build_handler(settings, es)
-    client_id = f"newswire-{SERVICE}"
+    client_id = settings.client_id or f"newswire-{SERVICE}"
     consumer = make_consumer(
         settings.kafka,
         settings.group_id,

@@ -45,6 +45,7 @@ from services.enrich.faust_fixes import EnrichTableManager, fetch_only_active_pa
 from services.enrich.handler import PRODUCER, output_too_large, process_event
 from services.enrich.partition_probe import partition_states
 from services.enrich.pipeline import enrich
+from services.enrich.producer import broker_urls
 from services.enrich.settings import Settings
 from services.reprocess.modes import enrich_route, load_run, selected
 from services.reprocess.rate import TokenBucket
@@ -103,7 +104,8 @@ if settings.faust_rebalance_fixes:
 
 app = faust.App(
     settings.app_id,
-    broker=settings.broker_urls(),
+    # Its scheme names faust's aiokafka transport with an idempotent producer (enrich/producer.py).
+    broker=broker_urls(settings.kafka),
     broker_credentials=broker_credentials(settings.kafka),
     autodiscover=False,
     # faust lets unprefixed variables (WEB_PORT, TOPIC_PARTITIONS, PRODUCER_ACKS...) override these
@@ -121,6 +123,8 @@ app = faust.App(
     # No on_leader timers here, so faust need not create its __assignor-__leader topic.
     topic_disable_leader=True,
     producer_acks=-1,
+    # One per worker (several share the app id, the group): newswire status tells them apart by it.
+    broker_client_id=settings.client_id or "newswire-enrich",
     producer_max_request_size=settings.max_message_bytes,
     consumer_auto_offset_reset="earliest",
     broker_commit_interval=settings.commit_interval_s,

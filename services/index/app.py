@@ -70,7 +70,7 @@ def build_worker(settings: Settings, route: IndexRoute | None = None) -> Worker:
         next_alias_exists=(lambda: bool(es.indices.exists_alias(name=next_alias))) if next_alias else None,
         next_alias_check_s=settings.next_alias_check_s,
     )
-    client_id = f"newswire-{SERVICE}"
+    client_id = settings.client_id or f"newswire-{SERVICE}"
     consumer = make_consumer(
         settings.kafka,
         route.group_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -40,16 +40,30 @@ def while_broker_restarts(settings: KafkaSettings, what: str, build: Callable[[]
             delay = min(delay * 2, 5.0)
 
 
+#: What every producer of the project writes with (``make_producer``; faust's in enrich/producer.py).
+PRODUCER_DURABILITY: dict[str, Any] = {
+    # Acknowledged only once every in-sync replica has the record (at least min.insync.replicas
+    # of them: schemas/topics.py), so a leader that fails after acknowledging loses nothing.
+    "acks": "all",
+    # The broker drops a retried batch it already wrote (producer id + sequence numbers): a retry
+    # after a lost acknowledgement (leader change, broker restart) duplicates nothing.
+    "enable_idempotence": True,
+}
+
+
 def make_producer(settings: KafkaSettings, client_id: str, **overrides: Any) -> KafkaProducer:
-    """A producer that does not lose acknowledged messages: all in-sync replicas ack, retries on."""
+    """A producer that does not lose acknowledged messages: all in-sync replicas ack, retries on,
+    idempotent (a retry never writes a record twice)."""
     config: dict[str, Any] = {
         **settings.client_config(),
         "client_id": client_id,
-        "acks": "all",
+        **PRODUCER_DURABILITY,
         "retries": 10,
         "linger_ms": 5,
         "compression_type": "gzip",
         "max_request_size": 16 * 1024 * 1024,
+        # Idempotence would keep order with up to 5; one request per connection at a time keeps it
+        # whatever the client's retry path does, and the workers wait for each batch's acks anyway.
         "max_in_flight_requests_per_connection": 1,
     }
     config.update(overrides)
@@ -116,13 +130,14 @@ def ensure_topics(
 ) -> dict[str, int]:
     """Create missing topics with the given partition counts; return every topic's partition count.
 
-    Topics get their ``configs`` (by default the pipeline's, :data:`schemas.topics.TOPIC_CONFIGS`).
-    Existing topics keep their partitions (never silently changed), but a config that differs from
+    Topics get their ``configs``; by default the pipeline's (:func:`schemas.topics.topic_configs`),
+    ``min.insync.replicas`` included, which follows each topic's replication factor (the one it is
+    created with, or the one an existing topic has). Existing topics keep their partitions (never
+    silently changed: a warning says when one has fewer than wanted), but a config that differs from
     the wanted one is altered in place (see :func:`ensure_topic_configs`).
     """
-    wanted = _wanted_configs(topics, configs)
     return while_broker_restarts(
-        settings, "topics", lambda: _ensure_topics(settings, topics, replication_factor, wanted)
+        settings, "topics", lambda: _ensure_topics(settings, topics, replication_factor, configs)
     )
 
 
@@ -137,13 +152,13 @@ def ensure_topic_configs(
     """
     from schemas.topics import TOPIC_CONFIGS
 
-    wanted = TOPIC_CONFIGS if configs is None else configs
-
     def align() -> ConfigChanges:
         admin = KafkaAdminClient(**settings.client_config(), client_id="newswire-topics")
         try:
             existing = set(admin.list_topics())
-            return _align_configs(admin, {name: c for name, c in wanted.items() if name in existing and c})
+            names = [name for name in (TOPIC_CONFIGS if configs is None else configs) if name in existing]
+            wanted = _wanted_configs(names, configs, _replication_factors(admin, names) if names else {})
+            return _align_configs(admin, {name: c for name, c in wanted.items() if c})
         finally:
             admin.close()
 
@@ -151,13 +166,27 @@ def ensure_topic_configs(
 
 
 def _wanted_configs(
-    topics: Mapping[str, int], configs: Mapping[str, Mapping[str, str]] | None
+    topics: Iterable[str],
+    configs: Mapping[str, Mapping[str, str]] | None,
+    replication_factors: Mapping[str, int],
 ) -> dict[str, dict[str, str]]:
+    """Explicit ``configs`` as given; else the pipeline's, for each topic's replication factor."""
     from schemas.topics import topic_configs
 
     if configs is None:
-        return {name: dict(topic_configs(name)) for name in topics}
+        return {name: dict(topic_configs(name, replication_factors.get(name))) for name in topics}
     return {name: dict(configs.get(name) or {}) for name in topics}
+
+
+def _replication_factors(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """Each topic's replication factor (the replicas of its first partition)."""
+    found = {}
+    for entry in admin.describe_topics(names):
+        partitions = entry.get("partitions") or ()
+        if partitions:
+            first = min(partitions, key=lambda p: p.get("partition_index", p.get("partition", 0)))
+            found[_topic_name(entry)] = len(first.get("replica_nodes") or first.get("replicas") or ())
+    return found
 
 
 def _align_configs(admin: KafkaAdminClient, wanted: Mapping[str, Mapping[str, str]]) -> ConfigChanges:
@@ -202,17 +231,18 @@ def _ensure_topics(
     settings: KafkaSettings,
     topics: Mapping[str, int],
     replication_factor: int,
-    configs: Mapping[str, Mapping[str, str]],
+    configs: Mapping[str, Mapping[str, str]] | None,
 ) -> dict[str, int]:
     admin = KafkaAdminClient(**settings.client_config(), client_id="newswire-topics")
     try:
         existing = set(admin.list_topics())
+        create = _wanted_configs(topics, configs, dict.fromkeys(topics, replication_factor))
         missing = [
             NewTopic(
                 name=name,
                 num_partitions=partitions,
                 replication_factor=replication_factor,
-                topic_configs=dict(configs.get(name) or {}),
+                topic_configs=create[name],
             )
             for name, partitions in topics.items()
             if name not in existing
@@ -222,17 +252,40 @@ def _ensure_topics(
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing, validate_only=False)
             log.info("created topics", extra={"topics": [t.name for t in missing]})
-        _align_configs(admin, {name: c for name, c in configs.items() if name in existing and c})
+        present = [name for name in topics if name in existing]
+        if present:
+            wanted = _wanted_configs(present, configs, _replication_factors(admin, present))
+            _align_configs(admin, {name: c for name, c in wanted.items() if c})
         # A just-created topic can take a moment to appear in the metadata of every broker.
         deadline = time.monotonic() + settings.startup_timeout_s
         while True:
             described = admin.describe_topics(list(topics))
             counts = {_topic_name(entry): len(entry.get("partitions") or ()) for entry in described}
             if all(counts.get(name) for name in topics) or time.monotonic() > deadline:
-                return counts
+                break
             time.sleep(0.2)
+        _warn_about_fewer_partitions(topics, counts, existing)
+        return counts
     finally:
         admin.close()
+
+
+def _warn_about_fewer_partitions(
+    wanted: Mapping[str, int], counts: Mapping[str, int], existing: set[str]
+) -> None:
+    """Partitions are never added here (a key's partition would change under its consumers), but a
+    topic with fewer than wanted caps how many workers of a service get work: say so."""
+    fewer = {
+        name: f"{counts[name]} < {partitions}"
+        for name, partitions in wanted.items()
+        if name in existing and 0 < counts.get(name, 0) < partitions
+    }
+    if fewer:
+        log.warning(
+            "existing topics have fewer partitions than configured; kept as they are "
+            "(at most that many workers of a service get work)",
+            extra={"topics": fewer},
+        )
 
 
 def _topic_name(entry: Mapping[str, Any]) -> str:

@@ -87,12 +87,22 @@ class ElasticsearchSettings(BaseSettings):
 
 
 class TopicSettings(BaseSettings):
-    """Partition counts used when a service or the CLI creates the pipeline's topics."""
+    """Partition counts and replication used when a service or the CLI creates the pipeline's topics."""
 
     model_config = SettingsConfigDict(env_prefix="NEWSWIRE_TOPICS_", frozen=True, extra="ignore")
 
-    partitions: int = Field(default=4, ge=1, description="Partitions of every pipeline topic.")
-    replication_factor: int = Field(default=1, ge=1)
+    partitions: int = Field(
+        default=6,
+        ge=1,
+        description="Partitions of every pipeline topic: the most workers of one service that get work "
+        "(1, 2, 3 or 6 workers share them evenly). An existing topic keeps its count.",
+    )
+    replication_factor: int = Field(
+        default=1,
+        ge=1,
+        description="Replicas of each partition: 1 on a single broker, 3 on a cluster "
+        "(min.insync.replicas follows: schemas/topics.py).",
+    )
 
 
 class ServiceSettings(BaseSettings):
@@ -108,6 +118,12 @@ class ServiceSettings(BaseSettings):
         default="127.0.0.1", description="Address of /metrics, /healthz and /readyz (0.0.0.0 in a container)."
     )
     metrics_port: int = Field(default=0, ge=0, le=65535, description="Their port; 0 turns them off.")
+    client_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Kafka client id of this process (default newswire-<service>); each worker of a "
+        "service gets its own, so that the group's members can be told apart (newswire status).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = Field(default=True, description="JSON lines (services) or plain text (humans).")
     dlq_payload_max_bytes: int = Field(
