@@ -1,4 +1,4 @@
-"""up / down / status for the whole native stack."""
+"""up / down / status for the whole native stack: every Kafka node and every Elasticsearch node."""
 
 from __future__ import annotations
 
@@ -7,19 +7,28 @@ import fcntl
 import logging
 import tempfile
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from . import elasticsearch as es_module
+from . import kafka as kafka_module
 from .artifacts import ensure_artifacts, ensure_es_unpacked
 from .elasticsearch import Elasticsearch, ensure_user
 from .kafka import Kafka
 from .models import ComponentStatus, StackStatus
-from .paths import StackPaths, effective_state_dir, running_as_root
+from .paths import StackPaths, effective_state_dir, read_topology, running_as_root, write_topology
 from .process import StackError, port_open, stop_pids
 from .settings import StackSettings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: The fields of StackSettings that make up the topology recorded in the state dir.
+TOPOLOGY_FIELDS = ("kafka_brokers", "es_nodes")
 
 
 @contextlib.contextmanager
@@ -40,9 +49,37 @@ def _stack_lock(settings: StackSettings) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _components(settings: StackSettings) -> tuple[StackPaths, Kafka, Elasticsearch]:
+def effective_settings(settings: StackSettings) -> StackSettings:
+    """``settings`` with the topology recorded in its state dir where the caller did not choose one.
+
+    So that ``stack status``, ``stack down`` and ``stack env`` without ``--brokers`` describe the
+    cluster that ``stack up --brokers 3`` started there. Values set explicitly (arguments or
+    ``NEWSWIRE_STACK_*``) are kept: ``up`` refuses them if they differ from the recorded ones.
+    """
     paths = StackPaths.for_settings(settings, effective_state_dir(settings))
-    return paths, Kafka(settings, paths), Elasticsearch(settings, paths)
+    recorded = read_topology(paths) or {}
+    update = {
+        field: recorded[field]
+        for field in TOPOLOGY_FIELDS
+        if field not in settings.model_fields_set and isinstance(recorded.get(field), int)
+    }
+    return settings.model_copy(update=update) if update else settings
+
+
+def _check_topology(settings: StackSettings, paths: StackPaths) -> None:
+    recorded = read_topology(paths)
+    if recorded is None:
+        return
+    wanted = {field: getattr(settings, field) for field in TOPOLOGY_FIELDS}
+    have = {field: recorded.get(field) for field in TOPOLOGY_FIELDS}
+    if have != wanted:
+        raise StackError(
+            f"the state dir {paths.root} holds a stack of {have['kafka_brokers']} Kafka broker(s) and "
+            f"{have['es_nodes']} Elasticsearch node(s), not {wanted['kafka_brokers']} and "
+            f"{wanted['es_nodes']}: "
+            "use another state dir (NEWSWIRE_STACK_STATE_DIR) or wipe this one (`stack down`, then "
+            f"remove {paths.root}/kafka*, {paths.root}/elasticsearch* and {paths.topology_file.name})"
+        )
 
 
 def _check_java(settings: StackSettings) -> None:
@@ -51,114 +88,196 @@ def _check_java(settings: StackSettings) -> None:
             raise StackError(f"no Java for {what} at {java} (set NEWSWIRE_STACK_JAVA_HOME)")
 
 
-def up(settings: StackSettings | None = None) -> StackStatus:
-    """Bring Kafka and Elasticsearch up; no-op for each one that already answers and is healthy.
+def _results(futures: list[Future[T]]) -> tuple[list[T], list[str]]:
+    """Every future's result, and the messages of those that raised StackError."""
+    results: list[T] = []
+    errors: list[str] = []
+    for future in futures:
+        try:
+            results.append(future.result())
+        except StackError as exc:
+            errors.append(str(exc))
+    return results, errors
 
-    Artifacts are resolved with Maven only when missing from ``<state>/dist``; the ES zip is
-    unpacked once; the analysis plugin is (re)built and (re)installed only when it changed.
-    Kafka and Elasticsearch start concurrently. Raises StackError (with log tails) on failure.
+
+@dataclass
+class Cluster:
+    """The nodes of one stack: ``brokers[i]`` is Kafka node.id i+1, ``es_nodes[i]`` ES node i+1.
+
+    Single nodes can be stopped (``managed_pid()`` + a signal) and brought back
+    (``start()`` + ``wait_healthy(pid, timeout)``) while the rest keeps running.
     """
+
+    settings: StackSettings
+    paths: StackPaths
+    brokers: list[Kafka]
+    es_nodes: list[Elasticsearch]
+
+    def broker(self, node: int) -> Kafka:
+        return self.brokers[node - 1]
+
+    def es_node(self, node: int) -> Elasticsearch:
+        return self.es_nodes[node - 1]
+
+    # -- status --------------------------------------------------------------------------------
+    def status(self) -> StackStatus:
+        """Every node (running, healthy, pid, address), the Kafka cluster (controller,
+        under-replicated partitions) and the ES cluster's health, probed concurrently."""
+        workers = len(self.brokers) + len(self.es_nodes) + 2
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stack-status") as pool:
+            broker_futures = [pool.submit(b.status) for b in self.brokers]
+            es_futures = [pool.submit(e.status) for e in self.es_nodes]
+            kafka_cluster = pool.submit(kafka_module.cluster_status, self.settings)
+            es_cluster = pool.submit(es_module.cluster_status, self.settings)
+            brokers = [f.result() for f in broker_futures]
+            es_nodes = [f.result() for f in es_futures]
+            return StackStatus(
+                state_dir=self.paths.root,
+                kafka=brokers[0],
+                elasticsearch=es_nodes[0],
+                brokers=brokers,
+                es_nodes=es_nodes,
+                kafka_cluster=kafka_cluster.result() if any(b.running for b in brokers) else None,
+                es_cluster=es_cluster.result() if any(e.running for e in es_nodes) else None,
+            )
+
+    # -- up --------------------------------------------------------------------------------------
+    def up(self) -> StackStatus:
+        """Every node up and healthy; nodes that already answer are left alone.
+
+        Artifacts are resolved with Maven only when missing from ``<state>/dist``; the ES zip is
+        unpacked once; the analysis plugin is (re)built and (re)installed only when it changed.
+        All nodes start concurrently: KRaft needs a majority of its voters and a new ES cluster
+        all of its initial master nodes before any of them serves.
+        """
+        settings, paths = self.settings, self.paths
+        t0 = time.monotonic()
+        timings: dict[str, float] = {}
+        _check_topology(settings, paths)
+        kafka_down = [b for b in self.brokers if not port_open(settings.kafka_host, b.port)]
+        es_down = [e for e in self.es_nodes if not port_open(settings.es_host, e.port)]
+
+        if running_as_root() and es_down:
+            ensure_user(settings.es_user)
+        paths.root.mkdir(parents=True, exist_ok=True)
+        recorded = read_topology(paths)
+        if recorded is None:
+            recorded = {field: getattr(settings, field) for field in TOPOLOGY_FIELDS}
+            recorded["es_cluster_formed"] = False
+        if not paths.topology_file.is_file():  # new, or a state dir from before topologies were recorded
+            write_topology(paths, recorded)
+
+        if kafka_down or es_down:
+            _check_java(settings)
+            t = time.monotonic()
+            if ensure_artifacts(settings, paths):
+                timings["artifacts"] = round(time.monotonic() - t, 2)
+            if es_down:
+                t = time.monotonic()
+                if ensure_es_unpacked(paths):
+                    timings["unpack"] = round(time.monotonic() - t, 2)
+
+        workers = len(self.brokers) + len(self.es_nodes)
+        errors: list[str] = []
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stack-up") as pool:
+            broker_futures = [pool.submit(b.ensure_running) for b in self.brokers]
+            home_ready = False
+            if es_down:
+                try:
+                    paths.es_dir.mkdir(parents=True, exist_ok=True)  # holds the plugin marker
+                    self.es_nodes[0].prepare_home(timings)
+                    home_ready = True
+                except StackError as exc:
+                    errors.append(str(exc))
+            es_futures = (
+                [pool.submit(e.ensure_running, timings, True) for e in self.es_nodes]
+                if home_ready or not es_down
+                else []
+            )
+            brokers, broker_errors = _results(broker_futures)
+            es_nodes, es_errors = _results(es_futures)
+        errors += broker_errors + es_errors
+        if errors:
+            raise StackError("\n\n".join(errors))
+
+        if not recorded.get("es_cluster_formed"):
+            write_topology(paths, {**recorded, "es_cluster_formed": True})
+        for name, nodes in (("kafka", brokers), ("elasticsearch", es_nodes)):
+            started = [c.startup_seconds for c in nodes if c.action == "started" and c.startup_seconds]
+            if started:
+                timings[name] = max(started)
+        result = self.status()
+        # keep what up() did for each node (status() reports only what it sees now)
+        result.brokers = brokers
+        result.es_nodes = es_nodes
+        result.kafka, result.elasticsearch = brokers[0], es_nodes[0]
+        timings["total"] = round(time.monotonic() - t0, 2)
+        result.timings = timings
+        log.info(
+            "stack up in %.1fs (%s; timings %s)",
+            timings["total"],
+            ", ".join(f"{c.label}: {c.action}" for c in result.components),
+            timings,
+        )
+        return result
+
+    # -- down ------------------------------------------------------------------------------------
+    def down(self) -> StackStatus:
+        """Stop every node this manager started (found via pidfiles): SIGTERM, then SIGKILL.
+
+        All nodes get SIGTERM at once: a KRaft broker's controlled shutdown needs a controller
+        majority, which stopping them one by one would take away from the last ones.
+        Nodes started by someone else (no pidfile of ours) are left alone.
+        """
+        nodes: list[Kafka | Elasticsearch] = [*self.es_nodes, *self.brokers]
+        pids = {node.label: pid for node in nodes if (pid := node.managed_pid()) is not None}
+        stopped = stop_pids(pids, self.settings.stop_timeout) if pids else {}
+        for node in nodes:
+            with contextlib.suppress(OSError):
+                node.node_paths.pidfile.unlink()
+        result = self.status()
+        comp: ComponentStatus
+        for comp in result.components:
+            if comp.label in pids:
+                comp.action = "stopped"
+                comp.detail = "stopped" if stopped.get(comp.label) else "killed after timeout"
+                comp.pid = pids[comp.label]
+            else:
+                comp.action = "not-running" if not comp.running else "none"
+                if comp.running:
+                    comp.detail = "not started by this manager; left running"
+        log.info("stack down: %s", {c.label: c.action for c in result.components})
+        return result
+
+
+def cluster(settings: StackSettings | None = None) -> Cluster:
+    """The stack's nodes, for the topology recorded in its state dir unless ``settings`` chose one."""
+    settings = effective_settings(settings or StackSettings())
+    paths = StackPaths.for_settings(settings, effective_state_dir(settings))
+    return Cluster(
+        settings=settings,
+        paths=paths,
+        brokers=[Kafka(settings, paths, node) for node in settings.kafka_node_ids],
+        es_nodes=[Elasticsearch(settings, paths, node) for node in settings.es_node_ids],
+    )
+
+
+def _locked(settings: StackSettings | None, action: Callable[[Cluster], T]) -> T:
     settings = settings or StackSettings()
     with _stack_lock(settings):
-        return _up(settings)
+        return action(cluster(settings))
 
 
-def _up(settings: StackSettings) -> StackStatus:
-    t0 = time.monotonic()
-    timings: dict[str, float] = {}
-    kafka_up = port_open(settings.kafka_host, settings.kafka_port)
-    es_up = port_open(settings.es_host, settings.es_port)
-
-    if running_as_root() and not es_up:
-        ensure_user(settings.es_user)  # before choosing the state dir: it must be reachable by it
-    paths, kafka, es = _components(settings)
-    paths.root.mkdir(parents=True, exist_ok=True)
-
-    if not (kafka_up and es_up):
-        _check_java(settings)
-        t = time.monotonic()
-        if ensure_artifacts(settings, paths):
-            timings["artifacts"] = round(time.monotonic() - t, 2)
-        if not es_up:
-            t = time.monotonic()
-            if ensure_es_unpacked(paths):
-                timings["unpack"] = round(time.monotonic() - t, 2)
-
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="stack-up") as pool:
-        kafka_future = pool.submit(kafka.ensure_running)
-        es_future = pool.submit(es.ensure_running, timings)
-        errors: list[str] = []
-        kafka_status = es_status = None
-        try:
-            kafka_status = kafka_future.result()
-        except StackError as exc:
-            errors.append(str(exc))
-        try:
-            es_status = es_future.result()
-        except StackError as exc:
-            errors.append(str(exc))
-    if errors:
-        raise StackError("\n\n".join(errors))
-    assert kafka_status is not None and es_status is not None
-
-    for status in (kafka_status, es_status):
-        if status.action == "started" and status.startup_seconds is not None:
-            timings[status.name] = status.startup_seconds
-    timings["total"] = round(time.monotonic() - t0, 2)
-    result = StackStatus(state_dir=paths.root, kafka=kafka_status, elasticsearch=es_status, timings=timings)
-    log.info(
-        "stack up in %.1fs (kafka: %s, elasticsearch: %s; timings %s)",
-        timings["total"],
-        kafka_status.action,
-        es_status.action,
-        timings,
-    )
-    return result
+def up(settings: StackSettings | None = None) -> StackStatus:
+    """Bring every Kafka and Elasticsearch node up (idempotent). Raises StackError (with log tails)."""
+    return _locked(settings, Cluster.up)
 
 
 def status(settings: StackSettings | None = None) -> StackStatus:
-    """Per component: running, healthy, managed pid, address, version, log path."""
-    settings = settings or StackSettings()
-    paths, kafka, es = _components(settings)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="stack-status") as pool:
-        kafka_future = pool.submit(kafka.status)
-        es_future = pool.submit(es.status)
-        return StackStatus(
-            state_dir=paths.root, kafka=kafka_future.result(), elasticsearch=es_future.result()
-        )
+    """Per node: running, healthy, managed pid, address, version, log path; and both clusters' state."""
+    return cluster(settings).status()
 
 
 def down(settings: StackSettings | None = None) -> StackStatus:
-    """Stop the processes this manager started (found via pidfiles): SIGTERM, then SIGKILL.
-
-    Components started by someone else (no pidfile of ours) are left alone.
-    """
-    settings = settings or StackSettings()
-    with _stack_lock(settings):
-        return _down(settings)
-
-
-def _down(settings: StackSettings) -> StackStatus:
-    paths, kafka, es = _components(settings)
-    pids = {
-        name: pid
-        for name, pid in (("elasticsearch", es.managed_pid()), ("kafka", kafka.managed_pid()))
-        if pid is not None
-    }
-    stopped = stop_pids(pids, settings.stop_timeout) if pids else {}
-    for pidfile in (paths.kafka_pidfile, paths.es_pidfile):
-        with contextlib.suppress(OSError):
-            pidfile.unlink()
-    result = status(settings)
-    comp: ComponentStatus
-    for comp in result.components:
-        if comp.name in pids:
-            comp.action = "stopped"
-            comp.detail = "stopped" if stopped.get(comp.name) else "killed after timeout"
-            comp.pid = pids[comp.name]
-        else:
-            comp.action = "not-running" if not comp.running else "none"
-            if comp.running:
-                comp.detail = "not started by this manager; left running"
-    log.info("stack down: %s", {c.name: c.action for c in result.components})
-    return result
+    """Stop every node of the recorded topology that this manager started."""
+    return _locked(settings, Cluster.down)

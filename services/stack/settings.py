@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: The repository root: the parent of ``services/``.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+#: Partitions of the pipeline's topics (the contract of issue 14: room for up to six workers per service).
+PIPELINE_PARTITIONS = 6
+
 _DEFAULT_JAVA_17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 
 
@@ -56,11 +59,16 @@ class StackSettings(BaseSettings):
     kafka_java_home: Path | None = None
     es_java_home: Path | None = None
 
+    # -- topology --------------------------------------------------------------------------------
+    #: KRaft nodes, each broker and controller (node i listens on ``kafka_port + 2*(i-1)``).
+    kafka_brokers: int = Field(default=1, ge=1, le=9)
+    #: Elasticsearch nodes, all master-eligible data nodes (node i on ``es_port + (i-1)``).
+    es_nodes: int = Field(default=1, ge=1, le=9)
+
     # -- Kafka ---------------------------------------------------------------------------------
     kafka_host: str = "127.0.0.1"
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
-    kafka_node_id: int = 1
     kafka_heap: str = "512m"
     kafka_num_partitions: int = 1
     kafka_start_timeout: float = 90.0
@@ -96,13 +104,70 @@ class StackSettings(BaseSettings):
     def es_java(self) -> Path:
         return self.es_java_home or self.java_home
 
+    # per node (1-based): Kafka nodes take two ports each (client, controller), ES nodes one of each
+    def kafka_port_of(self, node: int) -> int:
+        return self.kafka_port + 2 * (node - 1)
+
+    def kafka_controller_port_of(self, node: int) -> int:
+        return self.kafka_controller_port + 2 * (node - 1)
+
+    def kafka_address_of(self, node: int) -> str:
+        return f"{self.kafka_host}:{self.kafka_port_of(node)}"
+
+    def es_port_of(self, node: int) -> int:
+        return self.es_port + (node - 1)
+
+    def es_transport_port_of(self, node: int) -> int:
+        return self.es_transport_port + (node - 1)
+
+    def es_url_of(self, node: int) -> str:
+        return f"http://{self.es_host}:{self.es_port_of(node)}"
+
+    def es_node_name(self, node: int) -> str:
+        return f"{self.es_cluster_name}-{node}"
+
+    @property
+    def kafka_node_ids(self) -> list[int]:
+        return list(range(1, self.kafka_brokers + 1))
+
+    @property
+    def es_node_ids(self) -> list[int]:
+        return list(range(1, self.es_nodes + 1))
+
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{self.kafka_host}:{self.kafka_port}"
+        """Every broker, comma-joined (what clients get as bootstrap servers)."""
+        return ",".join(self.kafka_address_of(node) for node in self.kafka_node_ids)
 
     @property
     def es_url(self) -> str:
-        return f"http://{self.es_host}:{self.es_port}"
+        """Every ES node, comma-joined (``ElasticsearchSettings(url=...)`` splits on commas)."""
+        return ",".join(self.es_url_of(node) for node in self.es_node_ids)
+
+    @property
+    def replication_factor(self) -> int:
+        """Replication factor of the pipeline's topics on this stack: up to three copies."""
+        return min(3, self.kafka_brokers)
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """With copies, an acks=all write needs two of them: one broker may be down, none is lost."""
+        return 1 if self.replication_factor == 1 else 2
+
+    @property
+    def es_replicas(self) -> int:
+        """Replica shards of the index: one as soon as there is a second node to hold it."""
+        return min(1, self.es_nodes - 1)
+
+    def client_env(self) -> dict[str, str]:
+        """The environment the services and the CLI need to use this stack (``newswire stack env``)."""
+        return {
+            "NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "NEWSWIRE_ES_URL": self.es_url,
+            "NEWSWIRE_TOPICS_REPLICATION_FACTOR": str(self.replication_factor),
+            "NEWSWIRE_TOPICS_PARTITIONS": str(PIPELINE_PARTITIONS),
+            "NEWSWIRE_INDEX_NUMBER_OF_REPLICAS": str(self.es_replicas),
+        }
 
     @property
     def native_pom(self) -> Path:
