@@ -4,7 +4,9 @@ Everything comes from Kafka and Elasticsearch themselves (end and committed offs
 timestamps, the DLQ's records, the index), so it works wherever the CLI reaches the cluster; the
 services' ``/readyz`` endpoints are asked too, and shown as unknown where they are not reachable.
 Where ``make up`` started the services on this machine, their supervisors' status files add each
-process's state, restarts, last exit and last error line.
+process's state, restarts, last exit and last error line. Each stage's consumer group lists its
+members (client id, host, member id) with the partitions assigned to each: several workers of a
+service share its group, and each has its own client id (``newswire-enrich-2``...).
 """
 
 from __future__ import annotations
@@ -52,11 +54,29 @@ class ProcessStatus:
     last_error: str | None
     next_restart_at: str | None
     log_path: str
+    #: the worker's name: the service's for its first worker, ``<service>-<k>`` for the k-th
+    worker: str = ""
 
     @property
     def crashed(self) -> bool:
         """Its last exit was unexpected (a crash, a signal, a watchdog)."""
         return self.last_exit is not None and self.last_exit_code != 0
+
+
+@dataclass
+class GroupMember:
+    """A member of a stage's consumer group, as the group coordinator describes it."""
+
+    client_id: str
+    host: str
+    member_id: str
+    #: topic -> partitions assigned to this member (empty while the group rebalances)
+    partitions: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def member_id_short(self) -> str:
+        """The member id's generated suffix, shortened (its prefix is the client id)."""
+        return self.member_id.removeprefix(f"{self.client_id}-")[:8]
 
 
 @dataclass
@@ -73,6 +93,11 @@ class StageStatus:
     service: str  # "ready", "not ready: <why>", "unreachable"
     metrics_url: str
     process: ProcessStatus | None = None  # None: not started by `make up` on this machine
+    #: the group's state (Stable, PreparingRebalance, Empty...) and members
+    group_state: str | None = None
+    members: list[GroupMember] = field(default_factory=list)
+    #: every worker of the stage started here (the first one is ``process``)
+    workers: list[ProcessStatus] = field(default_factory=list)
 
 
 @dataclass
@@ -181,7 +206,8 @@ def search_status(processes: dict[str, ProcessStatus] | None = None) -> SearchSt
 
 
 def local_processes() -> dict[str, ProcessStatus]:
-    """The services ``make up`` runs on this machine (from the state directory), by stage.
+    """The services ``make up`` runs on this machine (from the state directory), by worker name
+    (``enrich``, ``enrich-2``...).
 
     Empty when none was ever started here (the services run elsewhere: compose, Kubernetes).
     """
@@ -208,7 +234,43 @@ def local_processes() -> dict[str, ProcessStatus]:
                 last_error=proc.last_error,
                 next_restart_at=proc.next_restart_at,
                 log_path=str(proc.log_path),
+                worker=proc.name,
             )
+    return found
+
+
+def workers_of(stage: str, processes: Mapping[str, ProcessStatus]) -> list[ProcessStatus]:
+    """The local workers of ``stage``, first worker first."""
+    from services.stack.pipeline import service_of, worker_number
+
+    names = sorted((name for name in processes if service_of(name) == stage), key=worker_number)
+    return [processes[name] for name in names]
+
+
+def group_members(admin: KafkaAdminClient, group_ids: list[str]) -> dict[str, tuple[str, list[GroupMember]]]:
+    """Each group's state and members with their assigned partitions (DescribeGroups)."""
+    described = admin.describe_groups(group_ids)
+    found: dict[str, tuple[str, list[GroupMember]]] = {}
+    for group_id in group_ids:
+        group = described.get(group_id) or {}
+        members = []
+        for member in group.get("members") or ():
+            assignment = member.get("member_assignment") or {}
+            partitions: dict[str, list[int]] = {}
+            # A group of another protocol (not "consumer") has an assignment kafka-python cannot read.
+            if isinstance(assignment, dict):
+                for entry in assignment.get("assigned_partitions") or ():
+                    partitions.setdefault(entry["topic"], []).extend(entry["partitions"])
+            members.append(
+                GroupMember(
+                    client_id=str(member.get("client_id") or ""),
+                    host=str(member.get("client_host") or "").lstrip("/"),
+                    member_id=str(member.get("member_id") or ""),
+                    partitions={topic: sorted(parts) for topic, parts in sorted(partitions.items())},
+                )
+            )
+        members.sort(key=lambda m: (m.client_id, m.member_id))
+        found[group_id] = (str(group.get("group_state") or "unknown"), members)
     return found
 
 
@@ -345,12 +407,14 @@ def collect_status(
             topic: written_since(consumer, topic, since)
             for topic in (TOPICS.raw, TOPICS.ingested, TOPICS.enriched)
         }
+        described = group_members(admin, list(dict.fromkeys(group for group, _ in groups.values())))
         for stage, input_topic, output in STAGES:
             group_id, metrics_url = groups[stage]
             ends, written_in = written[input_topic]
             done = committed(admin, group_id, input_topic)
             lag = {str(p): max(0, end - done.get(p, 0)) for p, end in ends.items()}
             out_count = written[output][1] if output in written else indexed_recently
+            group_state, members = described.get(group_id, (None, []))
             result.stages.append(
                 StageStatus(
                     stage=stage,
@@ -365,6 +429,9 @@ def collect_status(
                     service=probe(metrics_url),
                     metrics_url=metrics_url,
                     process=(processes or {}).get(stage),
+                    group_state=group_state,
+                    members=members,
+                    workers=workers_of(stage, processes or {}),
                 )
             )
         result.dead_letters, result.dead_letters_scanned = count_dead_letters(consumer, dlq_last)
@@ -437,6 +504,46 @@ def print_processes(processes: dict[str, ProcessStatus]) -> None:
     print_process_errors(processes)
 
 
+def members_table(stages: list[StageStatus]) -> Table:
+    """One row per member of each stage's group: who holds which partitions of what it reads."""
+    table = Table("stage", "member", "host", "member id", "partitions", box=None, pad_edge=False)
+    for stage in stages:
+        if not stage.members:
+            state = stage.group_state or "unknown"
+            table.add_row(stage.stage, f"[yellow]no members[/] (group {escape(state)})", "", "", "")
+        for member in stage.members:
+            table.add_row(
+                stage.stage,
+                escape(member.client_id),
+                escape(member.host),
+                escape(member.member_id_short),
+                escape(_partitions_cell(member.partitions, stage.input_topic)),
+            )
+    return table
+
+
+def _partitions_cell(partitions: Mapping[str, list[int]], input_topic: str) -> str:
+    """The input topic's partitions first and bare (``0,2,4``), other topics named (faust's tables)."""
+    parts = [",".join(map(str, partitions.get(input_topic, []))) or "none"]
+    parts += [
+        f"{_short(topic)}: {','.join(map(str, numbers))}"
+        for topic, numbers in partitions.items()
+        if topic != input_topic
+    ]
+    return "; ".join(parts)
+
+
+def print_workers(stages: list[StageStatus]) -> None:
+    """Every local worker, when a stage runs more than one here."""
+    if all(len(stage.workers) <= 1 for stage in stages):
+        return
+    table = Table("worker", "process", "restarts", "pid", box=None, pad_edge=False)
+    for stage in stages:
+        for worker in stage.workers:
+            table.add_row(escape(worker.worker), *_process_cells(worker), str(worker.pid or "-"))
+    out.print(table)
+
+
 def print_status(status: PipelineStatus) -> None:
     processes = {stage.stage: stage.process for stage in status.stages if stage.process is not None}
     columns = ["stage", "flow", "lag", "in/min", "out/min", "service"]
@@ -459,7 +566,13 @@ def print_status(status: PipelineStatus) -> None:
     out.print(
         f"[dim]rates over the last {status.window_s / 60:g} min; lag = records the group has not committed[/]"
     )
-    print_process_errors(processes)
+    out.print()
+    out.print(members_table(status.stages))
+    print_workers(status.stages)
+    print_process_errors(
+        {worker.worker or stage.stage: worker for stage in status.stages for worker in stage.workers}
+        or processes
+    )
     out.print()
     if status.dead_letters:
         dlq = Table("dead letters", "stage", "reason", "last", box=None, pad_edge=False)
