@@ -29,6 +29,7 @@ from elasticsearch import ApiError, BadRequestError, Elasticsearch
 
 from schemas.watches import Watch, alert_key
 from services.runtime.messages import TransientError
+from services.runtime.settings import index_replicas
 from services.watches.matching import batch_request
 from services.watches.store import WatchStore
 
@@ -102,7 +103,7 @@ class AlertArchive:
             self.es.indices.create(
                 index=self.sent_index,
                 mappings=SENT_MAPPINGS,
-                settings={"number_of_shards": 1, "auto_expand_replicas": "0-1"},
+                settings={"number_of_shards": 1, "number_of_replicas": index_replicas()},
             )
         except BadRequestError as exc:
             if exc.error != "resource_already_exists_exception":

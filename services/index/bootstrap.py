@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from elasticsearch import (
     ApiError,
@@ -16,7 +17,7 @@ from elasticsearch import (
 
 from schemas.search_index import ALIAS, INDEX, TEMPLATE_NAME, index_template
 from services.index.mapping_changes import MappingComparison, compare_index
-from services.runtime.settings import ElasticsearchSettings
+from services.runtime.settings import ElasticsearchSettings, index_replicas
 
 log = logging.getLogger(__name__)
 #: The alias a reprocess run puts on the index version it builds (the index service's
@@ -78,6 +79,26 @@ def ensure_index_when_ready(settings: ElasticsearchSettings, es: Elasticsearch) 
             time.sleep(1.0)
 
 
+def articles_template() -> dict[str, Any]:
+    """The index template as it is installed: :func:`schemas.search_index.index_template` with the
+    configured replicas (``NEWSWIRE_INDEX_NUMBER_OF_REPLICAS``), which depend on the cluster."""
+    template = index_template()
+    template["template"]["settings"]["number_of_replicas"] = index_replicas()
+    return template
+
+
+def align_replicas(es: Elasticsearch, index: str, replicas: int) -> None:
+    """Give a live index the configured replicas (a dynamic setting: the shards are copied, or
+    dropped, in the background), e.g. an index created on a single node, now on a cluster."""
+    current = es.indices.get_settings(index=index, name="index.number_of_replicas")
+    value = current.get(index, {}).get("settings", {}).get("index", {}).get("number_of_replicas")
+    if value is not None and int(value) != replicas:
+        es.indices.put_settings(index=index, settings={"index": {"number_of_replicas": replicas}})
+        log.warning(
+            "changed the index's replicas", extra={"index": index, "replicas": f"{value} -> {replicas}"}
+        )
+
+
 class MappingConflict(RuntimeError):
     """The template changed a field (or analysis) in a way the live index cannot take in place."""
 
@@ -92,7 +113,7 @@ def ensure_index(es: Elasticsearch, next_alias: str = NEXT_ALIAS) -> None:
     :func:`update_live_mapping`).
     """
     try:
-        es.indices.put_index_template(name=TEMPLATE_NAME, body=index_template())
+        es.indices.put_index_template(name=TEMPLATE_NAME, body=articles_template())
     except BadRequestError as exc:
         raise RuntimeError(
             f"Elasticsearch rejected index template {TEMPLATE_NAME!r}; its analyzers need the newswire "
@@ -102,8 +123,10 @@ def ensure_index(es: Elasticsearch, next_alias: str = NEXT_ALIAS) -> None:
     live = sorted(es.indices.get_alias(name=ALIAS)) if es.indices.exists_alias(name=ALIAS) else []
     if not live and es.indices.exists(index=INDEX):
         live = [INDEX]
+    replicas = index_replicas()
     for index in live:
         update_live_mapping(es, index, next_alias)
+        align_replicas(es, index, replicas)
     if not live:
         try:
             es.indices.create(index=INDEX)

@@ -42,8 +42,9 @@ from elasticsearch import Elasticsearch, NotFoundError
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.structs import TopicPartition
 
-from schemas.search_index import TEMPLATE_NAME, index_template
+from schemas.search_index import TEMPLATE_NAME
 from services.enrich.pipeline import current_versions
+from services.index.bootstrap import articles_template
 from services.reprocess.aliases import next_version, swap_actions, version_of
 from services.reprocess.progress import Stage, caught_up, stage
 from services.reprocess.runs import Run, RunState, RunStore, new_run_id
@@ -182,9 +183,9 @@ class Coordinator:
     def prepare(self, run: Run, say: Callable[[str], None] = lambda _: None) -> Run:
         """The current template, the new index and its next alias, the old index's copy, the run topic."""
         self.store.save(run)
-        self.es.indices.put_index_template(name=TEMPLATE_NAME, body=index_template())
+        self.es.indices.put_index_template(name=TEMPLATE_NAME, body=articles_template())
         if not self.es.indices.exists(index=run.new_index):
-            body = copy.deepcopy(index_template()["template"])
+            body = copy.deepcopy(articles_template()["template"])
             body.pop("aliases", None)
             self.es.indices.create(
                 index=run.new_index,

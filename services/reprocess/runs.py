@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.topics import REPROCESS_TOPIC_PREFIX
 from services.reprocess.subset import Subset
+from services.runtime.settings import index_replicas
 
 #: Run topics are ``articles.reprocess.<run id>``: enriched articles on their way to the new index.
 TOPIC_PREFIX = REPROCESS_TOPIC_PREFIX
@@ -96,7 +97,7 @@ class RunStore:
                 self.es.indices.create(
                     index=self.index,
                     mappings=_MAPPINGS,
-                    settings={"number_of_shards": 1, "number_of_replicas": 0},
+                    settings={"number_of_shards": 1, "number_of_replicas": index_replicas()},
                 )
             except Exception as exc:  # created meanwhile by another run
                 if "resource_already_exists_exception" not in str(exc):

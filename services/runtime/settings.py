@@ -105,6 +105,25 @@ class TopicSettings(BaseSettings):
     )
 
 
+class IndexReplicaSettings(BaseSettings):
+    """Replica shards of every index the project creates (``NEWSWIRE_INDEX_NUMBER_OF_REPLICAS``)."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_INDEX_", frozen=True, extra="ignore")
+
+    number_of_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="Replicas of each shard of the articles index (its template), the watches, sent-alerts "
+        "and reprocess-runs indices: 0 on a single node (a replica there could never be assigned: the "
+        "cluster would stay yellow), 1 on a cluster of two nodes or more.",
+    )
+
+
+def index_replicas() -> int:
+    """``NEWSWIRE_INDEX_NUMBER_OF_REPLICAS``: what every index the project creates (or keeps) gets."""
+    return load_settings(IndexReplicaSettings).number_of_replicas
+
+
 class ServiceSettings(BaseSettings):
     """What every service has: its endpoints, logging, dead letters, stall watchdog and connections.
 

@@ -21,6 +21,7 @@ from elasticsearch import ApiError, BadRequestError, ConflictError, Elasticsearc
 from pydantic import ValidationError
 
 from schemas.watches import Watch
+from services.runtime.settings import index_replicas
 from services.watches.matching import watch_request
 from services.watches.settings import WatchStoreSettings
 
@@ -93,7 +94,7 @@ class WatchStore:
             self.es.indices.create(
                 index=self.index,
                 mappings=WATCHES_MAPPINGS,
-                settings={"number_of_shards": 1, "auto_expand_replicas": "0-1"},
+                settings={"number_of_shards": 1, "number_of_replicas": index_replicas()},
             )
             log.info("created the watches index", extra={"index": self.index})
         except BadRequestError as exc:
