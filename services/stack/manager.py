@@ -123,12 +123,16 @@ class Cluster:
     def status(self) -> StackStatus:
         """Every node (running, healthy, pid, address), the Kafka cluster (controller,
         under-replicated partitions) and the ES cluster's health, probed concurrently."""
+        settings = self.settings
+        # a client pointed at brokers that are all down retries for half a minute: only ask a live one
+        any_broker = any(port_open(settings.kafka_host, b.port) for b in self.brokers)
+        any_es = any(port_open(settings.es_host, e.port) for e in self.es_nodes)
         workers = len(self.brokers) + len(self.es_nodes) + 2
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stack-status") as pool:
             broker_futures = [pool.submit(b.status) for b in self.brokers]
             es_futures = [pool.submit(e.status) for e in self.es_nodes]
-            kafka_cluster = pool.submit(kafka_module.cluster_status, self.settings)
-            es_cluster = pool.submit(es_module.cluster_status, self.settings)
+            kafka_cluster = pool.submit(kafka_module.cluster_status, settings) if any_broker else None
+            es_cluster = pool.submit(es_module.cluster_status, settings) if any_es else None
             brokers = [f.result() for f in broker_futures]
             es_nodes = [f.result() for f in es_futures]
             return StackStatus(
@@ -137,8 +141,8 @@ class Cluster:
                 elasticsearch=es_nodes[0],
                 brokers=brokers,
                 es_nodes=es_nodes,
-                kafka_cluster=kafka_cluster.result() if any(b.running for b in brokers) else None,
-                es_cluster=es_cluster.result() if any(e.running for e in es_nodes) else None,
+                kafka_cluster=kafka_cluster.result() if kafka_cluster else None,
+                es_cluster=es_cluster.result() if es_cluster else None,
             )
 
     # -- up --------------------------------------------------------------------------------------
