@@ -224,19 +224,27 @@ def _settings_class(service: str) -> Any:
     return import_module(f"services.{service}.settings").Settings
 
 
-def _wanted_workers(names: Sequence[str], workers: Mapping[str, int] | None) -> list[tuple[str, int]]:
-    """(service, worker number) of every worker to run, in the order of ``names``."""
-    counts = dict(workers or {})
-    unknown = set(counts) - set(names)
+def validate_workers(names: Sequence[str], workers: Mapping[str, int]) -> None:
+    """Raise ValueError unless ``workers`` counts 1 to :data:`MAX_WORKERS` workers of the ``names``."""
+    unknown = set(workers) - set(names)
     if unknown:
-        raise ValueError(f"workers for services not started: {', '.join(sorted(unknown))}")
-    wanted = []
-    for name in names:
-        count = counts.get(name, 1)
+        raise ValueError(
+            f"workers for services not started: {', '.join(sorted(unknown))} (services: {', '.join(names)})"
+        )
+    for name, count in workers.items():
         if not 1 <= count <= MAX_WORKERS:
             raise ValueError(f"{name}: between 1 and {MAX_WORKERS} workers, not {count}")
         if count > 1 and name in SINGLE_WORKER:
             raise ValueError(f"{name} runs as one process (it serves one port)")
+
+
+def _wanted_workers(names: Sequence[str], workers: Mapping[str, int] | None) -> list[tuple[str, int]]:
+    """(service, worker number) of every worker to run, in the order of ``names``."""
+    counts = dict(workers or {})
+    validate_workers(names, counts)
+    wanted = []
+    for name in names:
+        count = counts.get(name, 1)
         if _WORKER_NAME.match(name):
             wanted.append((service_of(name), worker_number(name)))
         else:

@@ -5,6 +5,11 @@ the ingest, enrich, index and search services in the background, publishes the s
 with the CLI, waits until every one of them is searchable (or reports where it got stuck), runs a
 search and ends with the address of the search web page beside it. Every step is idempotent, so
 ``make up`` twice is safe.
+
+``--workers enrich=3,index=2`` (``make up WORKERS=enrich=3,index=2``) runs that many workers of those
+services, each its own process in the service's consumer group (``services.stack.pipeline``). On a
+stack of several brokers and nodes the topics, the index and the services get its addresses,
+replication factor and replicas (``StackSettings.client_env``) unless the environment sets them.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -61,13 +67,20 @@ def _wait_searchable(es: Elasticsearch, trace_ids: list[str], timeout_s: float) 
     return missing
 
 
-def run_up(timeout_s: float) -> int:
+def run_up(timeout_s: float, workers: dict[str, int] | None = None) -> int:
     started = time.monotonic()
     stack_settings = StackSettings()
     up(stack_settings)
     log.info("Kafka and Elasticsearch are up after %.1fs", time.monotonic() - started)
+    # What follows (topics, index, services, the CLI) reaches this stack with its replication,
+    # unless the environment says otherwise.
+    for name, value in stack_settings.client_env().items():
+        os.environ.setdefault(name, value)
 
-    partitions = ensure_topics(KafkaSettings(), pipeline_topics(TopicSettings()))
+    topic_settings = TopicSettings()
+    partitions = ensure_topics(
+        KafkaSettings(), pipeline_topics(topic_settings), topic_settings.replication_factor
+    )
     log.info(
         "topics ready: %s", ", ".join(f"{name} ({count} partitions)" for name, count in partitions.items())
     )
@@ -76,7 +89,7 @@ def run_up(timeout_s: float) -> int:
     # The services run as this user, so they keep their pids and logs in the configured state dir
     # even when Elasticsearch had to fall back to another one.
     state_dir = stack_settings.state_dir
-    for proc in pipeline.start(state_dir, pipeline.ALL_SERVICES):
+    for proc in pipeline.start(state_dir, pipeline.ALL_SERVICES, workers=workers):
         log.info(
             "service %s %s (pid %s; its supervisor, pid %s, restarts it if it exits unexpectedly), log: %s",
             proc.name,
@@ -163,9 +176,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.stack.quickstart", description=__doc__)
     parser.add_argument("action", choices=("up", "down"))
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the samples")
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default={},
+        metavar="SERVICE=N,...",
+        help=f"workers per service, e.g. enrich=3,index=2 (default 1 each, at most {pipeline.MAX_WORKERS})",
+    )
     args = parser.parse_args(argv)
     configure_logging("quickstart", json_lines=False)
-    return run_up(args.timeout) if args.action == "up" else run_down()
+    return run_up(args.timeout, args.workers) if args.action == "up" else run_down()
+
+
+def _workers(text: str) -> dict[str, int]:
+    """``--workers``'s value, checked against the services ``make up`` runs."""
+    try:
+        counts = pipeline.parse_workers(text)
+        pipeline.validate_workers(pipeline.ALL_SERVICES, counts)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return counts
 
 
 if __name__ == "__main__":

@@ -22,3 +22,22 @@ def test_the_address_follows_the_search_settings(monkeypatch: pytest.MonkeyPatch
     assert search_address() == "http://127.0.0.1:18080"
     monkeypatch.setenv("NEWSWIRE_SEARCH_HOST", "search.example")
     assert search_address() == "http://search.example:18080"
+
+
+def test_workers_reach_the_pipeline_and_bad_counts_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.stack import quickstart
+
+    calls: list[tuple[float, dict[str, int] | None]] = []
+
+    def run_up(timeout: float, workers: dict[str, int] | None = None) -> int:
+        calls.append((timeout, workers))
+        return 0
+
+    monkeypatch.setattr(quickstart, "run_up", run_up)
+
+    assert quickstart.main(["up", "--workers", "enrich=3,index=2"]) == 0
+    assert quickstart.main(["up"]) == 0
+    assert calls == [(180.0, {"enrich": 3, "index": 2}), (180.0, {})]
+    for bad in ("enrich=10", "search=2", "enrich", "nothing=2"):
+        with pytest.raises(SystemExit):
+            quickstart.main(["up", "--workers", bad])
