@@ -42,6 +42,7 @@ SETTINGS_CLASSES = (
     ("services.runtime.settings", "KafkaSettings"),
     ("services.runtime.settings", "ElasticsearchSettings"),
     ("services.runtime.settings", "TopicSettings"),
+    ("services.runtime.settings", "IndexReplicaSettings"),
     ("services.ingest.settings", "Settings"),
     ("services.enrich.settings", "Settings"),
     ("services.index.settings", "Settings"),
@@ -345,6 +346,32 @@ def test_kafka_external_listener_is_published_and_advertised() -> None:
     for name in ("OFFSETS_TOPIC", "TRANSACTION_STATE_LOG"):
         assert env[f"KAFKA_{name}_REPLICATION_FACTOR"] == "1"
     assert env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"] == "0"
+
+
+def test_a_single_broker_and_node_get_one_copy_and_the_code_defaults_partitions() -> None:
+    """RF 1 with min.insync.replicas 1 (schemas/topics.py), no replica shards, the code's 6 partitions."""
+    from schemas.topics import min_insync_replicas
+    from services.runtime.settings import IndexReplicaSettings, TopicSettings
+
+    broker, init = environment("kafka"), environment("init")
+    replication = int(init["NEWSWIRE_TOPICS_REPLICATION_FACTOR"])
+    assert replication == int(broker["KAFKA_DEFAULT_REPLICATION_FACTOR"]) == 1
+    assert int(broker["KAFKA_MIN_INSYNC_REPLICAS"]) == min_insync_replicas(replication)
+    assert environment("elasticsearch")["discovery.type"] == "single-node"
+    assert int(init["NEWSWIRE_INDEX_NUMBER_OF_REPLICAS"]) == 0
+    assert IndexReplicaSettings.model_fields["number_of_replicas"].default == 0
+    default_partitions = TopicSettings.model_fields["partitions"].default
+    assert (
+        int(init["NEWSWIRE_TOPICS_PARTITIONS"]) == int(broker["KAFKA_NUM_PARTITIONS"]) == default_partitions
+    )
+    for service in PIPELINE_SERVICES:
+        env = environment(service)
+        assert env["NEWSWIRE_TOPICS_REPLICATION_FACTOR"] == init["NEWSWIRE_TOPICS_REPLICATION_FACTOR"], (
+            service
+        )
+        assert env["NEWSWIRE_INDEX_NUMBER_OF_REPLICAS"] == init["NEWSWIRE_INDEX_NUMBER_OF_REPLICAS"], service
+    text = compose_text().upper()
+    assert "PRODUCER_ACKS" not in text and "IDEMPOTENCE=" not in text, "producers write as the code says"
 
 
 @pytest.mark.parametrize("service", ["init", *PIPELINE_SERVICES, SEARCH_SERVICE])

@@ -16,8 +16,9 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from schemas.topics import TOPIC_CONFIGS, TOPICS
+from schemas.topics import TOPIC_CONFIGS, TOPICS, min_insync_replicas, topic_configs
 from services.runtime.metrics import HEALTH_PATHS
+from services.runtime.settings import TopicSettings
 from tests.unit.test_compose import module_exists, real_setting_names, settings_under
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -211,18 +212,36 @@ def test_strimzi_topics_are_the_pipeline_topics_with_the_configured_partitions()
         assert int(doc["spec"]["config"]["max.message.bytes"]) >= 16 * 1024 * 1024
 
 
-#: Topic configs a cluster may add to schemas/topics.py's: they depend on its replica count.
-CLUSTER_TOPIC_CONFIGS = {"min.insync.replicas"}
-
-
 @pytest.mark.parametrize("topic", TOPICS.all())
 def test_strimzi_topic_configs_are_the_schema_definition(topic: str) -> None:
+    """The configs ``ensure_topics`` gives the topic at the manifest's replicas, min.insync.replicas too."""
     (doc,) = [doc for doc in of_kind("KafkaTopic") if doc["spec"]["topicName"] == topic]
     manifest = {key: str(value) for key, value in doc["spec"]["config"].items()}
-    wanted = dict(TOPIC_CONFIGS[topic])
-    assert {key: manifest.get(key) for key in wanted} == wanted
-    assert set(manifest) - set(wanted) <= CLUSTER_TOPIC_CONFIGS
-    assert int(manifest["min.insync.replicas"]) < doc["spec"]["replicas"], "one broker down stops writes"
+    replicas = doc["spec"]["replicas"]
+    assert manifest == dict(topic_configs(topic, replicas))
+    assert manifest["min.insync.replicas"] == str(min_insync_replicas(replicas))
+    assert 1 < int(manifest["min.insync.replicas"]) < replicas, (
+        "acks=all on two copies, one broker may be down"
+    )
+
+
+def test_the_cluster_runs_the_code_defaults_partitions_three_copies_and_replica_shards() -> None:
+    """What was proven on the local cluster (issue 14): 6 partitions, 3 copies, one replica shard."""
+    assert partitions() == TopicSettings.model_fields["partitions"].default
+    assert int(config()["NEWSWIRE_TOPICS_REPLICATION_FACTOR"]) == 3
+    (cluster,) = of_kind("Elasticsearch")
+    nodes = sum(node_set["count"] for node_set in cluster["spec"]["nodeSets"])
+    replicas = int(config()["NEWSWIRE_INDEX_NUMBER_OF_REPLICAS"])
+    assert nodes >= 3
+    assert replicas == min(1, nodes - 1), "a copy of each shard on another node; more would only cost"
+
+
+def test_no_manifest_changes_how_the_producers_write() -> None:
+    """acks=all and idempotence are the code's (services/runtime/kafka.py, services/enrich/producer.py);
+    a faust variable could undo them for enrich (NEWSWIRE_ENRICH_FAUST_PRODUCER_ACKS)."""
+    for path, _ in documents():
+        text = path.read_text(encoding="utf-8").upper()
+        assert "PRODUCER_ACKS" not in text and "IDEMPOTENCE" not in text, path
 
 
 def test_the_archive_topic_is_compacted_and_kept_forever() -> None:
