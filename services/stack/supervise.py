@@ -1,6 +1,7 @@
 """Keeps one pipeline service running: restarts it when it exits unexpectedly, with capped backoff.
 
-``pipeline.start`` runs one supervisor per service, detached::
+``pipeline.start`` runs one supervisor per service worker, detached (``--service`` names the worker:
+``enrich`` for a service's first, ``enrich-2`` for its second...)::
 
     python -m services.stack.supervise --service ingest --state-dir .state -- python -m services.ingest
 
