@@ -202,9 +202,17 @@ class Coordinator:
             self.copy_old(run)
             run = run.model_copy(update={"copied": True})
             self.store.save(run)
-        archive = ensure_topics(self.kafka, {run.archive_topic: TopicSettings().partitions})
+        topics = TopicSettings()
+        # The cluster's replication, or on several brokers the run's topic would have one copy (and
+        # a broker's min.insync.replicas of 2 would refuse every acks=all write to it).
+        archive = ensure_topics(self.kafka, {run.archive_topic: topics.partitions}, topics.replication_factor)
         partitions = archive[run.archive_topic]
-        ensure_topics(self.kafka, {run.topic: partitions}, configs={run.topic: RUN_TOPIC_CONFIGS})
+        ensure_topics(
+            self.kafka,
+            {run.topic: partitions},
+            topics.replication_factor,
+            configs={run.topic: RUN_TOPIC_CONFIGS},
+        )
         return run
 
     def copy_old(self, run: Run) -> None:
