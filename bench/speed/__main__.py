@@ -5,6 +5,8 @@ services' logs. The private stack is started when needed and the parts of it thi
 stopped at the end, unless ``--keep-stack``. After the pipeline's phases, the ``search`` phase
 measures the search API's latency beside Elasticsearch's own (:mod:`bench.speed.search_latency`), and
 the ``alerts`` phase publish-to-alert latency and matching cost per watch count (:mod:`bench.speed.alerts`).
+Last, the ``scaling`` phase brings up a cluster of its own (3 brokers, 3 Elasticsearch nodes) once the
+private stack is down, and measures enrich with 1, 2 and 3 workers (:mod:`bench.speed.scaling`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from bench.speed import alerts, report, search_latency
+from bench.speed import alerts, report, scaling, search_latency
 from bench.speed.corpus import DEFAULT_CORPUS, CorpusMissing, load_corpus
 from bench.speed.run import ALL_PHASES, Bench, BenchConfig
 from bench.speed.stack import BenchPorts, BenchStack, bench_stack_settings, bring_up
@@ -31,7 +33,10 @@ log = logging.getLogger("bench.speed")
 SEARCH_PHASE = "search"
 #: Then watches and alerts: publish-to-alert latency and matching cost per watch count (bench.speed.alerts).
 ALERTS_PHASE = "alerts"
-KNOWN_PHASES = (*ALL_PHASES, SEARCH_PHASE, ALERTS_PHASE)
+#: Last, on a cluster of its own: enrich with 1, 2 and 3 workers, end to end (bench.speed.scaling).
+SCALING_PHASE = "scaling"
+KNOWN_PHASES = (*ALL_PHASES, SEARCH_PHASE, ALERTS_PHASE, SCALING_PHASE)
+OWN_STACK_PHASES = (SCALING_PHASE,)
 
 RESULTS_ROOT = REPO_ROOT / "bench" / "results"
 
@@ -93,6 +98,8 @@ def write_report(out_dir: Path, results: dict[str, Any]) -> str:
         table += ("\n" if table else "") + search_latency.markdown(results[SEARCH_PHASE])
     if results.get(ALERTS_PHASE):
         table += ("\n" if table else "") + alerts.markdown(results[ALERTS_PHASE])
+    if results.get(SCALING_PHASE):
+        table += ("\n" if table else "") + scaling.markdown(results[SCALING_PHASE])
     (out_dir / "table.md").write_text(table)
     return table
 
@@ -103,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("kafka", "elastic_transport", "urllib3", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.report_only:
-        results = orjson.loads((args.report_only / "results.json").read_bytes())
-        sys.stdout.write(write_report(args.report_only, results))
+        earlier = orjson.loads((args.report_only / "results.json").read_bytes())
+        sys.stdout.write(write_report(args.report_only, earlier))
         return 0
     try:
         load_corpus(args.corpus)
@@ -126,25 +133,31 @@ def main(argv: list[str] | None = None) -> int:
         latency_seconds=args.latency_seconds,
         latency_fraction=args.latency_fraction,
         limit_sample=args.limit_sample,
-        phases=tuple(p for p in phases if p not in (SEARCH_PHASE, ALERTS_PHASE)),
+        phases=tuple(p for p in phases if p not in (SEARCH_PHASE, ALERTS_PHASE, SCALING_PHASE)),
         profile=args.profile,
         service_overrides=tuple(_name_value(item) for item in args.set),
     )
     out_dir = args.results / time.strftime("%Y%m%d-%H%M%S")
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    stack = bring_up(bench_stack_settings(BenchPorts()))
-    try:
-        results = Bench(stack, config, out_dir).run() if config.phases else {}
-        if SEARCH_PHASE in phases:
-            results[SEARCH_PHASE] = _search_latency(stack, out_dir, args.corpus)
-        if ALERTS_PHASE in phases:
-            results[ALERTS_PHASE] = _alerts(stack, out_dir, args.corpus)
-    finally:
-        if not args.keep_stack:
-            stack.stop_started()
-        if not args.keep_work:
-            shutil.rmtree(out_dir / "work", ignore_errors=True)
+    results: dict[str, Any] = {}
+    if set(phases) - set(OWN_STACK_PHASES):
+        stack = bring_up(bench_stack_settings(BenchPorts()))
+        try:
+            results = Bench(stack, config, out_dir).run() if config.phases else {}
+            if SEARCH_PHASE in phases:
+                results[SEARCH_PHASE] = _search_latency(stack, out_dir, args.corpus)
+            if ALERTS_PHASE in phases:
+                results[ALERTS_PHASE] = _alerts(stack, out_dir, args.corpus)
+        finally:
+            if not args.keep_stack:
+                stack.stop_started()
+    if SCALING_PHASE in phases:
+        # After the private single-node stack is down: the cluster needs the memory and the cores.
+        results[SCALING_PHASE] = _scaling(out_dir, args.keep_stack)
+    if not args.keep_work:
+        shutil.rmtree(out_dir / "work", ignore_errors=True)
+        shutil.rmtree(out_dir / "scaling" / "work", ignore_errors=True)
     results["wall_seconds"] = round(time.monotonic() - started, 1)
     (out_dir / "results.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     table = write_report(out_dir, results)
@@ -158,6 +171,15 @@ def _search_latency(stack: BenchStack, out_dir: Path, corpus: Path) -> dict[str,
         return search_latency.measure(stack, out_dir / "logs", corpus_dir=corpus)
     except Exception as exc:
         log.exception("search latency not measured")
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _scaling(out_dir: Path, keep_stack: bool) -> dict[str, Any]:
+    """The scaling phase's results; a failure is reported in the table rather than losing the run."""
+    try:
+        return scaling.measure(out_dir, keep_stack=keep_stack)
+    except Exception as exc:
+        log.exception("scaling not measured")
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 

@@ -17,7 +17,9 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 log = logging.getLogger(__name__)
 
 
-def reset_topics(bootstrap: str, topics: Mapping[str, int], timeout_s: float = 60.0) -> None:
+def reset_topics(
+    bootstrap: str, topics: Mapping[str, int], timeout_s: float = 60.0, replication_factor: int = 1
+) -> None:
     """Delete ``topics`` if they exist and create them empty with the given partition counts."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-topics")
     try:
@@ -33,7 +35,7 @@ def reset_topics(bootstrap: str, topics: Mapping[str, int], timeout_s: float = 6
         while True:
             try:
                 admin.create_topics(
-                    [NewTopic(name, partitions, 1) for name, partitions in topics.items()],
+                    [NewTopic(name, partitions, replication_factor) for name, partitions in topics.items()],
                     validate_only=False,
                 )
                 break

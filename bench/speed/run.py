@@ -65,6 +65,8 @@ IN_PROCESS_TEMPLATES = 300
 class BenchConfig:
     articles: int = 20_000
     partitions: int = 2
+    #: Of every topic the bench creates (3 on the cluster of the scaling phase).
+    replication_factor: int = 1
     refresh_interval: str = "1s"
     enrich_budget_s: float = 90.0
     enrich2_budget_s: float = 90.0
@@ -212,7 +214,7 @@ class Bench:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.corpus = load_corpus()
         topics = {name: self.config.partitions for name in TOPICS.all()}
-        reset_topics(self.stack.bootstrap_servers, topics)
+        reset_topics(self.stack.bootstrap_servers, topics, replication_factor=self.config.replication_factor)
         for name in (PEER_INDEX, "bench-limit"):
             es_tools.delete_index(self.es, name)
         log.info(
@@ -512,26 +514,35 @@ class Bench:
         seconds[LIMIT_CLIENT] = time.process_time()
         return seconds
 
-    def e2e_phase(self) -> None:
+    def e2e_phase(
+        self, name: str = "e2e", workers: dict[str, int] | None = None, count: int | None = None
+    ) -> None:
+        """All three services together; ``workers`` per service (default one each), ``count`` articles."""
+        workers = {"ingest": 1, "enrich": 1, "index": 1, **(workers or {})}
         groups = {
-            "ingest": self.group("e2e-ingest"),
-            "enrich": self.group("e2e-enrich"),
-            "index": self.group("e2e-index"),
+            "ingest": self.group(f"{name}-ingest"),
+            "enrich": self.group(f"{name}-enrich"),
+            "index": self.group(f"{name}-index"),
         }
         commit_to_end(self.stack.bootstrap_servers, groups["ingest"], [TOPICS.raw])
         commit_to_end(self.stack.bootstrap_servers, groups["enrich"], [TOPICS.ingested])
         commit_to_end(self.stack.bootstrap_servers, groups["index"], [TOPICS.enriched])
         es_tools.reset_articles_index(self.es, self.config.refresh_interval)
-        self.start("ingest", "services.ingest", {"NEWSWIRE_INGEST_GROUP_ID": groups["ingest"]})
-        self.start(
-            "enrich",
-            "services.enrich",
-            {
+        services: list[ChildProcess] = []
+        for service, group_env in (
+            ("ingest", "NEWSWIRE_INGEST_GROUP_ID"),
+            ("index", "NEWSWIRE_INDEX_GROUP_ID"),
+        ):
+            for number in range(workers[service]):
+                label = service if workers[service] == 1 else f"{service}-{number + 1}"
+                services.append(self.start(label, f"services.{service}", {group_env: groups[service]}))
+        for number in range(workers["enrich"]):
+            label = "enrich" if workers["enrich"] == 1 else f"enrich-{number + 1}"
+            env = {
                 "NEWSWIRE_ENRICH_APP_ID": groups["enrich"],
-                "NEWSWIRE_ENRICH_DATA_DIR": str(self.work_dir / "faust-e2e"),
-            },
-        )
-        self.start("index", "services.index", {"NEWSWIRE_INDEX_GROUP_ID": groups["index"]})
+                "NEWSWIRE_ENRICH_DATA_DIR": str(self.work_dir / f"faust-{name}-{number}"),
+            }
+            services.append(self.start(label, "services.enrich", env))
         # Warm-up: a few articles through the whole pipeline, so that start-up and group joins are over.
         warm = list(raw_articles(self.corpus, WARM_UP_ARTICLES, self.tag("warm")))
         latency.measure(
@@ -546,15 +557,13 @@ class Bench:
         if not wait_until(lambda: es_tools.count(self.es, ALIAS) >= WARM_UP_ARTICLES, 60):
             raise RuntimeError("the pipeline did not index the warm-up articles; see the service logs")
         baseline = es_tools.count(self.es, ALIAS)
-        self.e2e_articles = count = self._e2e_count()
-        path = self.work_dir / "e2e.jsonl"
-        write_jsonl(path, raw_articles(self.corpus, count, self.tag("e2e")))
+        self.e2e_articles = count = count or self._e2e_count()
+        path = self.work_dir / f"{name}.jsonl"
+        write_jsonl(path, raw_articles(self.corpus, count, self.tag(name)))
         self.monitor.window()
         started = time.monotonic()
-        cli = self.publish_cli(path, "publish-e2e")
-        recordings = self.profiled(
-            "e2e", [c for c in self.children if c.label in ("ingest", "enrich", "index")]
-        )
+        cli = self.publish_cli(path, f"publish-{name}")
+        recordings = self.profiled(name, services)
         progress = track(
             lambda: es_tools.count(self.es, ALIAS) - baseline,
             count,
@@ -575,10 +584,10 @@ class Bench:
         self.monitor.unwatch(cli.label)
         cli.popen.wait(60)
         self.finish_phase(
-            "e2e",
+            name,
             progress,
             {
-                "workers": "1 ingest, 1 enrich, 1 index",
+                "workers": ", ".join(f"{workers[s]} {s}" for s in ("ingest", "enrich", "index")),
                 "refresh_interval": self.config.refresh_interval,
                 "shards": 1,
             },
