@@ -1,0 +1,455 @@
+"""Secure mode, for real: one secure KRaft broker and one secure Elasticsearch node started by hand
+(tests/security/secure_stack.py) from the material of ``services.stack.secure``, and every
+principal allowed its own job and refused the rest, each refusal with the line that names it.
+
+Not part of ``make test`` yet (it starts its own two JVMs, about a minute): it runs only with
+``NEWSWIRE_SECURITY_TESTS=1``::
+
+    NEWSWIRE_SECURITY_TESTS=1 python3 -m pytest tests/security -v -s
+
+``NEWSWIRE_SECURITY_REFUSALS=<file>`` also writes every refusal line to that file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+if os.environ.get("NEWSWIRE_SECURITY_TESTS") != "1":
+    pytest.skip("secure-stack tests run only with NEWSWIRE_SECURITY_TESTS=1", allow_module_level=True)
+
+from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
+from elasticsearch import ConnectionError as EsConnectionError
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient
+from kafka.errors import (
+    CoordinatorNotAvailableError,
+    GroupAuthorizationFailedError,
+    KafkaTimeoutError,
+    TopicAuthorizationFailedError,
+)
+
+from schemas.search_index import ALIAS
+from schemas.topics import TOPICS
+from services.stack.secure import kafka_node
+from services.stack.secure.clients import process_env
+from services.stack.secure.credentials import Credentials
+
+from . import secure_stack
+from .secure_stack import BOOTSTRAP, ES_URL, SecureStack
+
+_REFUSALS: list[tuple[str, str]] = []
+
+
+def refused(what: str, line: str) -> None:
+    """Record one refusal and the line that named it (printed at the end, for the closing note)."""
+    _REFUSALS.append((what, line))
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[SecureStack]:
+    kept = os.environ.get("NEWSWIRE_SECURE_STACK_DIR")
+    if kept:  # a stack started by hand (python3 -m tests.security.secure_stack up DIR): reuse, keep
+        yield secure_stack.up(Path(kept))
+        print("\n".join(f"{what}: {line}" for what, line in _REFUSALS))
+        return
+    root = Path(tempfile.mkdtemp(prefix="newswire-secure-"))
+    try:
+        yield secure_stack.up(root)
+    finally:
+        secure_stack.down(root)
+        print("\n== refusals ==")
+        lines = [f"{what}: {line}" for what, line in _REFUSALS]
+        print("\n".join(lines))
+        target = os.environ.get("NEWSWIRE_SECURITY_REFUSALS")
+        if target:
+            Path(target).write_text("\n".join(lines) + "\n")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def creds(stack: SecureStack) -> Credentials:
+    return stack.credentials()
+
+
+def kafka_config(stack: SecureStack, creds: Credentials, principal: str, **extra: Any) -> dict[str, Any]:
+    login = creds.kafka[principal]
+    return {**kafka_node.client_config(BOOTSTRAP, stack.ca_file, login.username, login.password), **extra}
+
+
+def es_as(stack: SecureStack, creds: Credentials, principal: str, **extra: Any) -> Elasticsearch:
+    login = creds.elasticsearch[principal]
+    kwargs: dict[str, Any] = {
+        "basic_auth": (login.username, login.password),
+        "ca_certs": stack.ca_file,
+        "request_timeout": 20,
+        **extra,
+    }
+    return Elasticsearch([ES_URL], **kwargs)
+
+
+def produce(config: dict[str, Any], topic: str, value: bytes) -> Any:
+    producer = KafkaProducer(**{"max_block_ms": 15_000, **config})
+    try:
+        return producer.send(topic, value).get(timeout=20)
+    finally:
+        producer.close(timeout=5)
+
+
+def consume(config: dict[str, Any], topic: str, group: str, want: bytes, timeout: float = 60) -> list[bytes]:
+    """Values read from ``topic`` in ``group`` until ``want`` is among them (committing), or ``timeout``."""
+    consumer = KafkaConsumer(**config, group_id=group, auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer.subscribe([topic])
+    seen: list[bytes] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while want not in seen and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=1000).values():
+                seen += [r.value for r in records]
+        consumer.commit()
+    finally:
+        consumer.close()
+    return seen
+
+
+def committed(stack: SecureStack, creds: Credentials, group: str) -> dict[Any, int]:
+    admin = KafkaAdminClient(**kafka_node.admin_client_config(creds, BOOTSTRAP, stack.ca_file))
+    try:
+        for _ in range(30):  # the offsets topic may still be coming up on a fresh broker
+            try:
+                offsets = admin.list_group_offsets(group).get(group, {})
+                return {tp: meta.offset for tp, meta in offsets.items()}
+            except CoordinatorNotAvailableError:
+                time.sleep(1)
+        raise AssertionError(f"no coordinator for {group}")
+    finally:
+        admin.close()
+
+
+# -- Kafka: each principal does its own job ------------------------------------------------------------
+
+
+def test_each_service_principal_does_its_own_job(stack: SecureStack, creds: Credentials) -> None:
+    """publisher -> raw -> ingest -> ingested -> enrich -> enriched -> index (and alert), as their
+    own principals and groups, over SASL_SSL."""
+    marker = uuid.uuid4().hex.encode()
+    produce(kafka_config(stack, creds, "publisher"), TOPICS.raw, marker)
+    assert marker in consume(kafka_config(stack, creds, "ingest"), TOPICS.raw, "newswire-ingest", marker)
+    produce(kafka_config(stack, creds, "ingest"), TOPICS.ingested, marker)
+    produce(kafka_config(stack, creds, "ingest"), TOPICS.dlq, marker)
+    assert marker in consume(kafka_config(stack, creds, "enrich"), TOPICS.ingested, "newswire-enrich", marker)
+    produce(kafka_config(stack, creds, "enrich"), TOPICS.enriched, marker)
+    assert marker in consume(kafka_config(stack, creds, "index"), TOPICS.enriched, "newswire-index", marker)
+    assert marker in consume(kafka_config(stack, creds, "alert"), TOPICS.enriched, "newswire-alert", marker)
+    produce(kafka_config(stack, creds, "alert"), TOPICS.alerts, marker)
+    produce(kafka_config(stack, creds, "index"), TOPICS.dlq, marker)
+
+
+def test_enrich_owns_its_internal_topics(stack: SecureStack, creds: Credentials) -> None:
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(**kafka_config(stack, creds, "enrich"))
+    name = f"newswire-enrich-{uuid.uuid4().hex[:8]}-changelog"
+    try:
+        admin.create_topics([NewTopic(name, 1, 1)])
+    finally:
+        admin.close()
+    marker = uuid.uuid4().hex.encode()
+    produce(kafka_config(stack, creds, "enrich"), name, marker)
+    assert marker in consume(kafka_config(stack, creds, "enrich"), name, "newswire-enrich", marker)
+
+
+# -- Kafka: refused what it must not do ----------------------------------------------------------------
+
+
+def test_ingest_may_not_produce_to_enriched(stack: SecureStack, creds: Credentials) -> None:
+    with pytest.raises(TopicAuthorizationFailedError) as info:
+        produce(kafka_config(stack, creds, "ingest"), TOPICS.enriched, b"x")
+    refused("ingest producing to articles.enriched", str(info.value))
+    assert TOPICS.enriched in str(info.value)
+
+
+def read_refused(config: dict[str, Any], topic: str, caplog: pytest.LogCaptureFixture) -> str:
+    """Try to read ``topic`` (assigned, no group) and return the refusal's line; fail if a record arrives.
+
+    Kafka refuses in one of two places: a principal that may DESCRIBE the topic (a writer) sees it in
+    the metadata and its fetch fails (kafka-python raises); one that may not is told the topic is not
+    authorized in the metadata answer (kafka-python logs it and never fetches).
+    """
+    consumer = KafkaConsumer(**config, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer.assign([TopicPartition(topic, 0)])
+    caplog.clear()
+    try:
+        with caplog.at_level(logging.ERROR, logger="kafka"):
+            for _ in range(8):
+                assert not consumer.poll(timeout_ms=1000), f"read {topic}"
+    except TopicAuthorizationFailedError as exc:
+        return f"raised {exc}"
+    finally:
+        consumer.close()
+    lines = [r.getMessage() for r in caplog.records if "not authorized" in r.getMessage()]
+    assert lines, f"no refusal seen reading {topic}"
+    return f"logged {lines[-1]}"
+
+
+def test_index_may_not_read_raw(
+    stack: SecureStack, creds: Credentials, caplog: pytest.LogCaptureFixture
+) -> None:
+    refused(
+        "index reading articles.raw", read_refused(kafka_config(stack, creds, "index"), TOPICS.raw, caplog)
+    )
+    # In its own group: the same, nothing arrives.
+    config = kafka_config(stack, creds, "index")
+    assert consume(config, TOPICS.raw, "newswire-index", b"never", timeout=10) == []
+
+
+def test_publisher_may_not_read_any_topic(
+    stack: SecureStack, creds: Credentials, caplog: pytest.LogCaptureFixture
+) -> None:
+    for topic in TOPICS.all():
+        line = read_refused(kafka_config(stack, creds, "publisher"), topic, caplog)
+        refused(f"publisher reading {topic}", line)
+    with pytest.raises(GroupAuthorizationFailedError) as group_info:
+        consume(kafka_config(stack, creds, "publisher"), TOPICS.raw, "newswire-publisher", b"x", timeout=20)
+    refused("publisher reading articles.raw in a group", str(group_info.value))
+
+
+def test_operator_manages_topics_but_not_acls(stack: SecureStack, creds: Credentials) -> None:
+    """The operator creates and deletes pipeline topics, and may not grant itself (or anyone) more."""
+    from kafka.admin import ACL, ACLOperation, ACLPermissionType, NewTopic, ResourcePattern, ResourceType
+    from kafka.errors import ClusterAuthorizationFailedError
+
+    admin = KafkaAdminClient(**kafka_config(stack, creds, "operator"))
+    scratch = f"articles.reprocess.{uuid.uuid4().hex[:8]}"
+    try:
+        assert set(TOPICS.all()) <= set(admin.list_topics())
+        admin.create_topics([NewTopic(scratch, 1, 1)])
+        admin.delete_topics([scratch])
+        grant = ACL(
+            principal="User:newswire-publisher",
+            host="*",
+            operation=ACLOperation.READ,
+            permission_type=ACLPermissionType.ALLOW,
+            resource_pattern=ResourcePattern(ResourceType.TOPIC, TOPICS.raw),
+        )
+        result = admin.create_acls([grant])
+    finally:
+        admin.close()
+    assert not result["succeeded"] and result["failed"], result
+    error = result["failed"][0]
+    assert error is ClusterAuthorizationFailedError or isinstance(error, ClusterAuthorizationFailedError)
+    refused(
+        "operator creating an ACL",
+        f"{error.__name__ if isinstance(error, type) else error}: {error.description}",
+    )
+
+
+def test_wrong_password_is_refused_and_nothing_is_consumed(
+    stack: SecureStack, creds: Credentials, caplog: pytest.LogCaptureFixture
+) -> None:
+    marker = uuid.uuid4().hex.encode()
+    produce(kafka_config(stack, creds, "publisher"), TOPICS.raw, marker)
+    before = committed(stack, creds, "newswire-ingest")
+    config = kafka_config(stack, creds, "ingest", sasl_plain_password="not-the-password")
+    with caplog.at_level(logging.ERROR, logger="kafka"), pytest.raises(KafkaTimeoutError) as info:
+        consume(config, TOPICS.raw, "newswire-ingest", marker, timeout=20)
+    line = next(r.getMessage() for r in caplog.records if "SaslAuthenticationFailed" in r.getMessage())
+    assert "invalid credentials with SASL mechanism SCRAM-SHA-512" in line
+    refused("wrong password (client)", line)
+    refused("wrong password (raised)", str(info.value))
+    assert committed(stack, creds, "newswire-ingest") == before
+    broker = _broker_log_line(stack, "invalid credentials")
+    refused("wrong password (broker log)", broker)
+
+
+def _broker_log_line(stack: SecureStack, needle: str, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = (stack.kafka_dir / "kafka.log").read_text(errors="replace").splitlines()
+        found = [line for line in lines if needle in line]
+        if found:
+            return found[-1]
+        time.sleep(0.5)
+    raise AssertionError(f"no broker log line with {needle!r}")
+
+
+def test_client_without_the_ca_is_refused(
+    stack: SecureStack, creds: Credentials, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = kafka_config(stack, creds, "publisher")
+    config.pop("ssl_cafile")
+    with caplog.at_level(logging.ERROR, logger="kafka"), pytest.raises(KafkaTimeoutError):
+        produce(config, TOPICS.raw, b"x")
+    line = next(r.getMessage() for r in caplog.records if "CERTIFICATE_VERIFY_FAILED" in r.getMessage())
+    refused("client without the CA (client)", line)
+
+
+def test_plaintext_client_is_refused(stack: SecureStack, caplog: pytest.LogCaptureFixture) -> None:
+    log = stack.kafka_dir / "kafka.log"
+    size = log.stat().st_size
+    with caplog.at_level(logging.ERROR, logger="kafka"), pytest.raises(KafkaTimeoutError) as info:
+        produce({"bootstrap_servers": [BOOTSTRAP], "max_block_ms": 10_000}, TOPICS.raw, b"x")
+    refused("plaintext client (raised)", str(info.value))
+    deadline = time.monotonic() + 10
+    new: list[str] = []
+    while not new and time.monotonic() < deadline:
+        with log.open(errors="replace") as handle:
+            handle.seek(size)
+            new = [line.strip() for line in handle if "SSL handshake failed" in line]
+        time.sleep(0.5)
+    assert new, "the broker logged no failed handshake"
+    refused("plaintext client (broker log)", new[-1])
+
+
+# -- Elasticsearch -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def archive(stack: SecureStack, creds: Credentials) -> str:
+    """The index service bootstraps the archive (template, index, alias) with its own role, and writes."""
+    from services.index.bootstrap import ensure_index
+
+    es = es_as(stack, creds, "index")
+    ensure_index(es)
+    es.index(index=ALIAS, id="secure-1", document={"title": "secure"}, refresh=True, require_alias=True)
+    es.indices.put_settings(index=ALIAS, settings={"index": {"refresh_interval": "30s"}})
+    es.indices.refresh(index=ALIAS)
+    concrete = sorted(es.indices.get_alias(name=ALIAS))
+    es.close()
+    return concrete[0]
+
+
+def _refusal(exc: ApiError) -> str:
+    reason = exc.body.get("error", {}).get("reason") if isinstance(exc.body, dict) else None
+    return f"{exc.meta.status} {reason or exc.message}"
+
+
+def test_search_may_read_the_alias_only(stack: SecureStack, creds: Credentials, archive: str) -> None:
+    es = es_as(stack, creds, "search")
+    assert es.search(index=ALIAS, query={"match_all": {}})["hits"]["total"]["value"] >= 1
+    with pytest.raises(AuthorizationException) as write:
+        es.index(index=ALIAS, id="x", document={"title": "x"})
+    refused("search key writing", _refusal(write.value))
+    with pytest.raises(AuthorizationException) as delete_doc:
+        es.delete(index=archive, id="secure-1")
+    refused("search key deleting a document", _refusal(delete_doc.value))
+    with pytest.raises(AuthorizationException) as delete:
+        es.indices.delete(index=archive)
+    refused("search key deleting the index", _refusal(delete.value))
+    with pytest.raises(AuthorizationException) as concrete:
+        es.search(index=archive, query={"match_all": {}})
+    refused("search key reading the index behind the alias", _refusal(concrete.value))
+
+
+def test_index_may_not_delete_the_index(stack: SecureStack, creds: Credentials, archive: str) -> None:
+    es = es_as(stack, creds, "index")
+    with pytest.raises(AuthorizationException) as delete:
+        es.indices.delete(index=archive)
+    refused("index key deleting the index", _refusal(delete.value))
+    with pytest.raises(AuthorizationException) as other:
+        es.index(index="newswire-watches", id="x", document={"name": "x"})
+    refused("index key writing the watches index", _refusal(other.value))
+    assert es.indices.exists(index=archive)
+
+
+def test_only_the_operator_deletes_an_index(stack: SecureStack, creds: Credentials) -> None:
+    es = es_as(stack, creds, "operator")
+    scratch = f"{ALIAS}-scratch-{uuid.uuid4().hex[:6]}"
+    es.indices.create(index=scratch)
+    assert es.indices.delete(index=scratch)["acknowledged"]
+
+
+def test_watches_and_alert_keep_to_their_indices(
+    stack: SecureStack, creds: Credentials, archive: str
+) -> None:
+    watches = es_as(stack, creds, "watches")
+    watches.index(index="newswire-watches", id="w1", document={"name": "w"}, refresh=True)
+    with pytest.raises(AuthorizationException) as write:
+        watches.index(index=ALIAS, id="x", document={"title": "x"})
+    refused("watches key writing the archive", _refusal(write.value))
+    alert = es_as(stack, creds, "alert")
+    alert.index(index="newswire-alerts-sent", id="w1:secure-1", document={"sent": True})
+    assert alert.get(index="newswire-watches", id="w1")["found"]
+    with pytest.raises(AuthorizationException) as alert_write:
+        alert.index(index="newswire-watches", id="w2", document={"name": "x"})
+    refused("alert key writing a watch", _refusal(alert_write.value))
+
+
+def _cause(exc: EsConnectionError) -> str:
+    """The transport's own error (``str()`` is only ``TLS error`` / ``Connection error``)."""
+    return f"{type(exc).__name__}: {exc.message}"
+
+
+def test_es_wrong_password_is_refused(stack: SecureStack, creds: Credentials) -> None:
+    login = creds.elasticsearch["search"]
+    es = Elasticsearch([ES_URL], basic_auth=(login.username, "not-the-password"), ca_certs=stack.ca_file)
+    with pytest.raises(AuthenticationException) as info:
+        es.search(index=ALIAS)
+    refused("Elasticsearch wrong password", _refusal(info.value))
+
+
+def test_es_client_without_the_ca_is_refused(stack: SecureStack, creds: Credentials) -> None:
+    login = creds.elasticsearch["search"]
+    es = Elasticsearch([ES_URL], basic_auth=(login.username, login.password), max_retries=0)
+    with pytest.raises(EsConnectionError) as info:
+        es.search(index=ALIAS)
+    refused("Elasticsearch client without the CA", _cause(info.value))
+
+
+def test_es_plaintext_is_refused(stack: SecureStack) -> None:
+    es = Elasticsearch([ES_URL.replace("https://", "http://")], max_retries=0, request_timeout=10)
+    with pytest.raises(EsConnectionError) as info:
+        es.info()
+    refused("Elasticsearch plaintext HTTP (client)", _cause(info.value))
+    logs = stack.es_dir / "logs" / "newswire-secure.log"
+    deadline = time.monotonic() + 10
+    lines: list[str] = []
+    while not lines and time.monotonic() < deadline:
+        lines = [line for line in logs.read_text(errors="replace").splitlines() if "plaintext http" in line]
+        time.sleep(0.5)
+    assert lines
+    refused("Elasticsearch plaintext HTTP (node log)", lines[-1].strip())
+
+
+def test_client_env_configures_the_real_settings(
+    stack: SecureStack, creds: Credentials, archive: str
+) -> None:
+    """The env each process gets builds working clients through the services' own settings classes."""
+    from services.runtime.settings import KafkaSettings
+    from services.search.settings import Settings as SearchSettings
+
+    env = process_env(creds, "publisher", bootstrap=BOOTSTRAP, es_url=ES_URL, ca_file=stack.ca_file)
+    with _environ(env):
+        kafka = KafkaSettings()
+    produce(kafka.client_config(), TOPICS.raw, b"via settings")
+    env = process_env(creds, "search", bootstrap=BOOTSTRAP, es_url=ES_URL, ca_file=stack.ca_file)
+    with _environ(env):
+        search = SearchSettings()
+    es = Elasticsearch(**search.elasticsearch_settings().client_kwargs())
+    assert es.search(index=ALIAS)["hits"]["total"]["value"] >= 1
+    with pytest.raises(AuthorizationException):
+        es.indices.delete(index=archive)
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
