@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 from rich.console import Console
 
-from services.cli.status import PipelineStatus, ProcessStatus, SearchStatus, StageStatus, print_status
+from services.cli.status import (
+    PipelineStatus,
+    ProcessStatus,
+    SearchStatus,
+    StageStatus,
+    group_members,
+    print_status,
+)
 
 
 def stage(name: str, process: ProcessStatus | None) -> StageStatus:
@@ -129,3 +137,76 @@ def test_enricher_versions_show_which_are_stale_and_how_many_documents_a_reproce
     assert "hostile 1 2 not in this code" in lines
     assert "places 3 100 current" in lines
     assert PipelineStatus(window_s=300, index=index).as_json()["index"]["stale"] == 32
+
+
+class DescribingAdmin:
+    """DescribeGroups as kafka-python 3 returns it, for two groups."""
+
+    def describe_groups(self, group_ids: list[str]) -> dict[str, Any]:
+        def member(client_id: str, partitions: list[int], other: dict[str, list[int]]) -> dict[str, Any]:
+            assigned = [{"topic": "articles.ingested", "partitions": partitions}]
+            assigned += [{"topic": topic, "partitions": parts} for topic, parts in other.items()]
+            return {
+                "client_id": client_id,
+                "client_host": "/10.0.0.7",
+                "member_id": f"{client_id}-0f1e2d3c-aaaa-bbbb",
+                "member_assignment": {"assigned_partitions": assigned, "user_data": ""},
+            }
+
+        changelog = {"newswire-enrich-near-duplicate-signatures-changelog": [0]}
+        described = {
+            "newswire-enrich": {
+                "group_state": "Stable",
+                "members": [
+                    member("newswire-enrich-2", [4, 1, 3], changelog),
+                    member("newswire-enrich", [0, 2, 5], changelog),
+                ],
+            },
+            "newswire-index": {"group_state": "Empty", "members": []},
+        }
+        return {group: described[group] for group in group_ids}
+
+
+def test_group_members_come_with_their_partitions_first_worker_first() -> None:
+    found = group_members(cast(Any, DescribingAdmin()), ["newswire-enrich", "newswire-index"])
+
+    state, members = found["newswire-enrich"]
+    assert state == "Stable"
+    assert [(m.client_id, m.host, m.member_id_short) for m in members] == [
+        ("newswire-enrich", "10.0.0.7", "0f1e2d3c"),
+        ("newswire-enrich-2", "10.0.0.7", "0f1e2d3c"),
+    ]
+    assert members[1].partitions["articles.ingested"] == [1, 3, 4]
+    assert found["newswire-index"] == ("Empty", [])
+
+
+def test_the_members_table_shows_who_holds_which_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, members = group_members(cast(Any, DescribingAdmin()), ["newswire-enrich"])["newswire-enrich"]
+    enrich = stage("enrich", None)
+    enrich.input_topic, enrich.members = "articles.ingested", members
+    index = stage("index", None)
+    index.group_state = "Empty"
+
+    text = screen(PipelineStatus(window_s=300, stages=[enrich, index]), monkeypatch)
+
+    rows = [line.split(None, 4) for line in text.splitlines() if "10.0.0.7" in line]
+    assert [row[1] for row in rows] == ["newswire-enrich", "newswire-enrich-2"]
+    assert rows[1][4].startswith("1,3,4; newswire-enrich-near-duplicate-signatures-changelog: 0")
+    assert any(
+        line.split()[:3] == ["index", "no", "members"] and "Empty" in line for line in text.splitlines()
+    )
+
+
+def test_several_local_workers_are_listed_each_with_its_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = process("running", 0, None), process("restarting", 3, -9, "killed")
+    first.worker, second.worker = "enrich", "enrich-2"
+    enrich = stage("enrich", first)
+    enrich.workers = [first, second]
+
+    text = screen(PipelineStatus(window_s=300, stages=[enrich]), monkeypatch)
+
+    workers = {
+        line.split()[0]: line.split()[1:3] for line in text.splitlines() if line.startswith("enrich-2 ")
+    }
+    assert workers == {"enrich-2": ["restarting", "3"]}
+    assert "enrich-2: exit -9" in text and "last error: killed" in text
