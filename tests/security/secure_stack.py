@@ -65,6 +65,13 @@ class SecureStack:
     def es_dir(self) -> Path:
         return self.root / "elasticsearch"
 
+    @property
+    def es_home(self) -> Path:
+        """A private copy of the distribution with the security-analysis plugin (API keys), else the
+        plain stack's home (file-realm users only)."""
+        private = self.root / "es-home"
+        return private if private.is_dir() else ES_HOME
+
     def credentials(self) -> credentials.Credentials:
         return credentials.load_credentials(self.secrets)
 
@@ -94,6 +101,40 @@ def _read_pid(path: Path) -> int | None:
     except (OSError, ValueError):
         return None
     return pid if _pid_alive(pid) else None
+
+
+PLUGIN_DIR = Path(__file__).resolve().parent / "security-analysis-plugin"
+PLUGIN_NAME = "newswire-security-analysis"
+
+
+def with_api_keys() -> bool:
+    """Build and install the security-analysis plugin so the node has a security index (API keys)."""
+    return os.environ.get("NEWSWIRE_SECURE_API_KEYS", "1") == "1"
+
+
+def prepare_es_home(stack: SecureStack) -> None:
+    """``<root>/es-home``: the distribution plus ``newswire-security-analysis`` (built offline from
+    the local Maven repository, which ``make up``'s plugin build fills). The shared home is left alone."""
+    import zipfile
+
+    home = stack.root / "es-home"
+    if (home / "plugins" / PLUGIN_NAME).is_dir():
+        return
+    archive = PLUGIN_DIR / "target" / f"{PLUGIN_NAME}-1.0.0.zip"
+    if not archive.is_file():
+        subprocess.run(
+            ["mvn", "-B", "-q", "-o", "-f", str(PLUGIN_DIR / "pom.xml"), "package"],
+            check=True,
+            timeout=600,
+            env={**os.environ, "JAVA_HOME": str(JAVA_HOME)},
+        )
+    tmp = stack.root / "es-home.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(ES_HOME, tmp, symlinks=True)
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(tmp / "plugins" / PLUGIN_NAME)
+    tmp.rename(home)
+    _log(f"private Elasticsearch home with {PLUGIN_NAME}: {home}")
 
 
 def prepare(root: Path) -> SecureStack:
@@ -171,10 +212,13 @@ def prepare(root: Path) -> SecureStack:
         user = pwd.getpwnam(ES_USER)
         owner = (user.pw_uid, user.pw_gid)
     es_node.install_node_material(conf, es_cert, ca, creds, owner=owner)
+    if with_api_keys():
+        prepare_es_home(stack)
     if owner is not None:
-        for dirpath, dirnames, filenames in os.walk(stack.es_dir):
-            for name in [".", *dirnames, *filenames]:
-                os.chown(Path(dirpath) / name, *owner, follow_symlinks=False)
+        for tree in (stack.es_dir, stack.root / "es-home"):
+            for dirpath, dirnames, filenames in os.walk(tree):
+                for name in [".", *dirnames, *filenames]:
+                    os.chown(Path(dirpath) / name, *owner, follow_symlinks=False)
     return stack
 
 
@@ -233,14 +277,14 @@ def start_elasticsearch(stack: SecureStack) -> int:
         "ES_JAVA_OPTS=-Xms512m -Xmx512m",
         f"ES_PATH_CONF={stack.es_dir / 'config'}",
     ]
-    cmd = [str(ES_HOME / "bin" / "elasticsearch"), "-d", "-p", str(pidfile)]
+    cmd = [str(stack.es_home / "bin" / "elasticsearch"), "-d", "-p", str(pidfile)]
     full = ["runuser", "-u", ES_USER, "--", "env", *env, *cmd] if os.geteuid() == 0 else ["env", *env, *cmd]
     clean = {
         k: v for k, v in os.environ.items() if k not in ("ES_JAVA_OPTS", "ES_PATH_CONF", "JAVA_TOOL_OPTIONS")
     }
     with (stack.es_dir / "elasticsearch.out").open("ab") as out:
         subprocess.run(
-            full, env=clean, cwd=ES_HOME, stdout=out, stderr=subprocess.STDOUT, check=True, timeout=300
+            full, env=clean, cwd=stack.es_home, stdout=out, stderr=subprocess.STDOUT, check=True, timeout=300
         )
     pid = _read_pid(pidfile)
     if pid is None:

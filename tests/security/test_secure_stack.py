@@ -330,8 +330,11 @@ def archive(stack: SecureStack, creds: Credentials) -> str:
 
 
 def _refusal(exc: ApiError) -> str:
-    reason = exc.body.get("error", {}).get("reason") if isinstance(exc.body, dict) else None
-    return f"{exc.meta.status} {reason or exc.message}"
+    """Status and reason; for a refused credential also what Elasticsearch says was wrong with it."""
+    error = exc.body.get("error", {}) if isinstance(exc.body, dict) else {}
+    line = f"{exc.meta.status} {error.get('reason') or exc.message}"
+    detail = error.get("additional_unsuccessful_credentials")
+    return f"{line} ({detail})" if detail else line
 
 
 def test_search_may_read_the_alias_only(stack: SecureStack, creds: Credentials, archive: str) -> None:
@@ -453,3 +456,69 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+# -- Elasticsearch API keys (the node has a security index thanks to newswire-security-analysis) -------
+
+
+@pytest.fixture(scope="module")
+def api_keys(creds: Credentials) -> dict[str, str]:
+    if not creds.api_keys:
+        pytest.skip(
+            "no API keys: the node runs without the security-analysis plugin (NEWSWIRE_SECURE_API_KEYS=0)"
+        )
+    return {name: key["encoded"] for name, key in creds.api_keys.items()}
+
+
+def es_with_key(stack: SecureStack, encoded: str) -> Elasticsearch:
+    return Elasticsearch([ES_URL], api_key=encoded, ca_certs=stack.ca_file, request_timeout=20)
+
+
+def test_search_api_key_reads_the_alias_only(
+    stack: SecureStack, api_keys: dict[str, str], archive: str
+) -> None:
+    es = es_with_key(stack, api_keys["search"])
+    assert es.search(index=ALIAS)["hits"]["total"]["value"] >= 1
+    with pytest.raises(AuthorizationException) as write:
+        es.index(index=ALIAS, id="x", document={"title": "x"})
+    refused("search API key writing", _refusal(write.value))
+    with pytest.raises(AuthorizationException) as delete:
+        es.indices.delete(index=archive)
+    refused("search API key deleting the index", _refusal(delete.value))
+
+
+def test_index_api_key_writes_but_may_not_delete_the_index(
+    stack: SecureStack, api_keys: dict[str, str], archive: str
+) -> None:
+    from services.index.bootstrap import ensure_index
+
+    es = es_with_key(stack, api_keys["index"])
+    ensure_index(es)  # the real bootstrap, again: template, alias, mapping check
+    es.index(index=ALIAS, id="secure-key", document={"title": "by key"}, require_alias=True)
+    with pytest.raises(AuthorizationException) as delete:
+        es.indices.delete(index=archive)
+    refused("index API key deleting the index", _refusal(delete.value))
+
+
+def test_revoked_and_expired_api_keys_are_refused(
+    stack: SecureStack, creds: Credentials, archive: str
+) -> None:
+    from services.stack.secure import es_node
+
+    admin = es_node.admin_client(ES_URL, stack.ca_file, creds)
+    role = {"newswire-search": {"indices": [{"names": [ALIAS], "privileges": ["read"]}]}}
+    revoked = admin.security.create_api_key(name="newswire-search-revoked", role_descriptors=role)
+    key = es_with_key(stack, revoked["encoded"])
+    assert key.search(index=ALIAS)["hits"]["total"]["value"] >= 1
+    admin.security.invalidate_api_key(ids=[revoked["id"]])
+    with pytest.raises(AuthenticationException) as info:
+        key.search(index=ALIAS)
+    refused("revoked API key", _refusal(info.value))
+    expiring = admin.security.create_api_key(
+        name="newswire-search-expiring", role_descriptors=role, expiration="1s"
+    )
+    time.sleep(2.5)
+    with pytest.raises(AuthenticationException) as expired:
+        es_with_key(stack, expiring["encoded"]).search(index=ALIAS)
+    refused("expired API key", _refusal(expired.value))
+    admin.close()

@@ -149,8 +149,8 @@ def _expired(info: dict[str, Any]) -> bool:
 def ensure_api_keys(
     url: str, ca_file: str, creds: Credentials, among: Iterable[Principal] | None = None
 ) -> int:
-    """As the admin: an API key per principal, limited to its role (made when missing, revoked or
-    expired; saved into ``creds``). Returns how many were made.
+    """As the admin: an API key per principal, granted for its file-realm user and limited to its role
+    (made when missing, revoked or expired; saved into ``creds``). Returns how many were made.
 
     API keys live in the security index, so this needs a node that can create it (not the minimal
     distribution without analysis-common: there it raises the node's error, and the users of
@@ -166,10 +166,18 @@ def ensure_api_keys(
             key = creds.api_keys.get(principal.name)
             if key is not None and _api_key_usable(es, key):
                 continue
-            answer = es.security.create_api_key(
-                name=principal.username,
-                role_descriptors={role.name: role.descriptor()},
-                metadata={"newswire_principal": principal.name},
+            # Granted on the principal's behalf: the key belongs to its user (``... of user
+            # [newswire-search]`` in a refusal) and is limited by that user's role as well.
+            login = creds.elasticsearch[principal.name]
+            answer = es.security.grant_api_key(
+                grant_type="password",
+                username=login.username,
+                password=login.password,
+                api_key={
+                    "name": principal.username,
+                    "role_descriptors": {role.name: role.descriptor()},
+                    "metadata": {"newswire_principal": principal.name},
+                },
             )
             creds.api_keys[principal.name] = {
                 "id": answer["id"],

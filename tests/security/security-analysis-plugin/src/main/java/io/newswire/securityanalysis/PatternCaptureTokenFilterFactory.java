@@ -1,0 +1,27 @@
+package io.newswire.securityanalysis;
+
+import java.util.regex.Pattern;
+import org.apache.lucene.analysis.TokenStream;
+import org.apache.lucene.analysis.pattern.PatternCaptureGroupTokenFilter;
+import org.elasticsearch.plugin.Inject;
+import org.elasticsearch.plugin.NamedComponent;
+import org.elasticsearch.plugin.analysis.TokenFilterFactory;
+
+/** Token filter {@code pattern_capture}: every capture group of every pattern as a token (Lucene). */
+@NamedComponent("pattern_capture")
+public class PatternCaptureTokenFilterFactory implements TokenFilterFactory {
+
+    private final Pattern[] patterns;
+    private final boolean preserveOriginal;
+
+    @Inject
+    public PatternCaptureTokenFilterFactory(PatternCaptureSettings settings) {
+        this.patterns = settings.patterns().stream().map(Pattern::compile).toArray(Pattern[]::new);
+        this.preserveOriginal = settings.preserveOriginal();
+    }
+
+    @Override
+    public TokenStream create(TokenStream tokenStream) {
+        return new PatternCaptureGroupTokenFilter(tokenStream, preserveOriginal, patterns);
+    }
+}
