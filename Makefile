@@ -6,7 +6,7 @@ INSTALLED := $(STATE)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-
 PYTEST := $(PYTHON) -m pytest
 
 # (relevance: ranking quality on judged queries; needs ../shared)
-.PHONY: relevance bench-enrich help install up down status test test-unit test-integration test-e2e test-faults soak stress-enrich lint format schemas bench clean
+.PHONY: relevance bench-enrich help install up down status test test-unit test-integration test-e2e test-faults test-cluster soak stress-enrich lint format schemas bench clean
 
 help:
 	@echo "make up      start Kafka, Elasticsearch, the three services and the search API/web page; load the samples; search"
@@ -41,7 +41,7 @@ define run_pytest
 endef
 
 test: install
-	@$(call run_pytest,tests/unit tests/integration tests/e2e tests/faults)
+	@$(call run_pytest,tests/unit tests/integration tests/e2e tests/faults tests/cluster)
 
 test-unit: install
 	@$(call run_pytest,tests/unit)
@@ -56,7 +56,14 @@ test-e2e: install
 test-faults: install
 	@$(call run_pytest,tests/faults -s)
 
-# The same, harder: more articles, more kills, a longer Elasticsearch outage, three rounds.
+# The cluster suite on a private 3-broker + 3-node cluster (Kafka 49092-49097, Elasticsearch 49200-49202,
+# .state/cluster): kills the busiest leader, freezes a broker, kills the ES node with the primary, restarts
+# every broker in turn, adds and removes workers; prints the pause per fault.
+test-cluster: install
+	@$(call run_pytest,tests/cluster -s)
+
+# The same, harder: more articles, more kills, a longer Elasticsearch outage, three rounds; then the
+# cluster suite with more articles and workers, longer outages, three rounds.
 soak: install
 	NEWSWIRE_FAULTS_ARTICLES=$${NEWSWIRE_FAULTS_ARTICLES:-6000} \
 	NEWSWIRE_FAULTS_FLOW_SECONDS=$${NEWSWIRE_FAULTS_FLOW_SECONDS:-420} \
@@ -67,6 +74,15 @@ soak: install
 	NEWSWIRE_FAULTS_SETTLE_TIMEOUT_S=$${NEWSWIRE_FAULTS_SETTLE_TIMEOUT_S:-1200} \
 	NEWSWIRE_FAULTS_ROUNDS=$${NEWSWIRE_FAULTS_ROUNDS:-3} \
 	$(PYTEST) tests/faults -s
+	NEWSWIRE_CLUSTER_ARTICLES=$${NEWSWIRE_CLUSTER_ARTICLES:-6000} \
+	NEWSWIRE_CLUSTER_FLOW_SECONDS=$${NEWSWIRE_CLUSTER_FLOW_SECONDS:-420} \
+	NEWSWIRE_CLUSTER_WORKERS=$${NEWSWIRE_CLUSTER_WORKERS:-3} \
+	NEWSWIRE_CLUSTER_BROKER_DOWN_S=$${NEWSWIRE_CLUSTER_BROKER_DOWN_S:-20} \
+	NEWSWIRE_CLUSTER_ES_DOWN_S=$${NEWSWIRE_CLUSTER_ES_DOWN_S:-30} \
+	NEWSWIRE_CLUSTER_STEADY_S=$${NEWSWIRE_CLUSTER_STEADY_S:-20} \
+	NEWSWIRE_CLUSTER_SETTLE_TIMEOUT_S=$${NEWSWIRE_CLUSTER_SETTLE_TIMEOUT_S:-1200} \
+	NEWSWIRE_CLUSTER_ROUNDS=$${NEWSWIRE_CLUSTER_ROUNDS:-3} \
+	$(PYTEST) tests/cluster -s
 
 lint: install
 	$(PYTHON) -m ruff check .

@@ -25,13 +25,15 @@ import random
 import signal
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kafka.errors import KafkaError
 
 from services.runtime.kafka import make_producer
+from services.runtime.settings import KafkaSettings
 from services.stack import pipeline
 from services.stack.process import StackError, pid_alive, stop_pids
 from services.stack.supervise import LOGGER_NAME as SUPERVISOR_LOGGER
@@ -45,6 +47,18 @@ RESTART_TIMEOUT_S = 120.0
 #: A service stopped right after a member was SIGKILLed may wait out LeaveGroup (about 30 s)
 #: while the group rebalances; faust's shutdown adds its own.
 STOP_TIMEOUT_S = 120.0
+
+
+class PrivateStack(Protocol):
+    """What the publisher and the services need of a suite's private stack (single node or cluster)."""
+
+    @property
+    def state_dir(self) -> Path: ...
+
+    @property
+    def kafka(self) -> KafkaSettings: ...
+
+    def service_env(self) -> dict[str, str]: ...
 
 
 @dataclass
@@ -86,16 +100,18 @@ class RecordedExit:
 class Services:
     """The three pipeline processes of the private stack, each under its supervisor."""
 
-    def __init__(self, stack: FaultStack, log: ChaosLog) -> None:
+    def __init__(self, stack: PrivateStack, log: ChaosLog) -> None:
         self.stack = stack
         self.log = log
+        #: the supervised processes whose records are checked (the cluster suite: every worker)
+        self.names: Sequence[str] = pipeline.SERVICES
         #: the pids the suite SIGKILLed, per service
         self.killed_pids: dict[str, set[int]] = defaultdict(set)
         #: where each service's log stood when this round started its supervisor
         self.log_offsets: dict[str, int] = {}
 
     def start(self) -> list[pipeline.ServiceProcess]:
-        for name in pipeline.SERVICES:
+        for name in self.names:
             path = ServiceFiles(name, self.stack.state_dir).log
             self.log_offsets[name] = path.stat().st_size if path.exists() else 0
         return pipeline.start(self.stack.state_dir, pipeline.SERVICES, env=self.stack.service_env())
@@ -143,7 +159,7 @@ class Services:
     def recorded_exits(self) -> list[RecordedExit]:
         """Every unexpected exit the supervisors logged since this round started them."""
         exits = []
-        for name in pipeline.SERVICES:
+        for name in self.names:
             path = ServiceFiles(name, self.stack.state_dir).log
             run_pid: int | None = None
             for entry in _supervisor_lines(path, self.log_offsets.get(name, 0)):
@@ -221,11 +237,16 @@ class PublishResult:
 
 
 def publish(
-    stack: FaultStack, messages: list[Outgoing], duration_s: float, deadline_s: float
+    stack: PrivateStack,
+    messages: list[Outgoing],
+    duration_s: float,
+    deadline_s: float,
+    pace: Callable[[int], None] | None = None,
 ) -> PublishResult:
     """Send every message, paced over ``duration_s``; resend whatever Kafka did not acknowledge.
 
     That is the publisher's side of at-least-once: a send is only done when the broker acked it.
+    ``pace(position)``, when given, is called after each send instead of the even pacing.
     """
     result = PublishResult()
     producer = make_producer(stack.kafka, "faults-publisher", max_block_ms=10_000, request_timeout_ms=15_000)
@@ -246,6 +267,9 @@ def publish(
     try:
         for position in range(len(messages)):
             send(position)
+            if pace is not None:
+                pace(position)
+                continue
             time.sleep(max(0.0, started + (position + 1) * interval - time.monotonic()))
         end = time.monotonic() + deadline_s
         while True:

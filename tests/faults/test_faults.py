@@ -45,6 +45,7 @@ from tests.faults.chaos import (
     RESTART_TIMEOUT_S,
     STOP_TIMEOUT_S,
     ChaosLog,
+    PrivateStack,
     Services,
     break_infrastructure,
     kill_services,
@@ -237,7 +238,7 @@ def read_dlq(kafka: KafkaSettings) -> dict[str, list[DeadLetter]]:
 
 
 def settle(
-    stack: FaultStack, es: Elasticsearch, expected_ids: set[str], expected_bad: set[str], timeout: float
+    stack: PrivateStack, es: Elasticsearch, expected_ids: set[str], expected_bad: set[str], timeout: float
 ) -> dict[str, Any]:
     """Wait until the index, the DLQ and every consumer group have caught up (or time runs out)."""
     started = time.monotonic()
