@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
+import struct
 import time
 
 from .config import new_kafka_cluster_id, render_kafka_log4j, render_kafka_server_properties
@@ -16,6 +18,35 @@ from .settings import StackSettings
 log = logging.getLogger(__name__)
 
 MAIN_CLASS = "kafka.Kafka"
+
+_API_VERSIONS_REQUEST = (
+    # ApiVersions v0 (api key 18), correlation id 1, client id "newswire-stack-probe": the one request
+    # every broker answers before anything else, even while it starts up
+    struct.pack(">hhih", 18, 0, 1, len(b"newswire-stack-probe"))
+    + b"newswire-stack-probe"
+)
+
+
+def broker_answers(host: str, port: int, timeout: float = 3.0) -> bool:
+    """True if a Kafka process answers a request on ``host:port`` within ``timeout`` seconds.
+
+    A frozen broker (SIGSTOP) still accepts connections (the kernel does that) but never replies;
+    a client library pointed at it waits out its own, much longer, timeouts.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(struct.pack(">i", len(_API_VERSIONS_REQUEST)) + _API_VERSIONS_REQUEST)
+            header = b""
+            while len(header) < 8:
+                chunk = sock.recv(8 - len(header))
+                if not chunk:
+                    return False
+                header += chunk
+    except OSError:
+        return False
+    _size, correlation_id = struct.unpack(">ii", header)
+    return correlation_id == 1
 
 
 class Kafka:
@@ -51,6 +82,8 @@ class Kafka:
         """
         if not port_open(self.settings.kafka_host, self.port):
             return False, "port closed"
+        if not broker_answers(self.settings.kafka_host, self.port, min(timeout, 3.0)):
+            return False, "the port accepts connections but nothing answers (a frozen or starting process)"
         try:
             from kafka.admin import KafkaAdminClient
 
@@ -217,11 +250,18 @@ class Kafka:
 def cluster_status(settings: StackSettings, timeout: float = 5.0) -> KafkaClusterStatus:
     """The cluster as the brokers that answer see it: id, active controller, brokers, under-replicated
     partitions (fewer replicas in sync than assigned) and partitions without a leader."""
+    answering = [
+        settings.kafka_address_of(node)
+        for node in settings.kafka_node_ids
+        if broker_answers(settings.kafka_host, settings.kafka_port_of(node), min(timeout, 3.0))
+    ]
+    if not answering:
+        return KafkaClusterStatus(detail="no broker answers")
     try:
         from kafka.admin import KafkaAdminClient
 
         admin = KafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap,
+            bootstrap_servers=",".join(answering),
             client_id="newswire-stack-status",
             request_timeout_ms=int(timeout * 1000),
         )
