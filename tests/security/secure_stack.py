@@ -330,23 +330,21 @@ def wait_elasticsearch(stack: SecureStack, timeout: float = 180) -> None:
 
 
 def create_topics(stack: SecureStack) -> None:
-    """The pipeline's topics, as the operator (it may create ``articles.*``)."""
-    import contextlib
+    """The pipeline's topics with their configs, as the operator, through the services' own
+    ``ensure_topics`` (a service may not create topics in secure mode)."""
+    from services.runtime.kafka import ensure_topics, pipeline_topics
+    from services.runtime.settings import KafkaSettings, TopicSettings
 
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    from schemas.topics import TOPICS
-
-    login = stack.credentials().kafka["operator"]
-    admin = KafkaAdminClient(
-        **kafka_node.client_config(BOOTSTRAP, stack.ca_file, login.username, login.password)
+    env = stack.env("operator")
+    kafka = KafkaSettings(
+        bootstrap_servers=env["NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS"],
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username=env["NEWSWIRE_KAFKA_SASL_USERNAME"],
+        sasl_password=env["NEWSWIRE_KAFKA_SASL_PASSWORD"],
+        ssl_cafile=env["NEWSWIRE_KAFKA_SSL_CAFILE"],
     )
-    try:
-        with contextlib.suppress(TopicAlreadyExistsError):
-            admin.create_topics([NewTopic(t, 1, 1) for t in TOPICS.all()])
-    finally:
-        admin.close()
+    ensure_topics(kafka, pipeline_topics(TopicSettings(partitions=1)), 1)
 
 
 def up(root: Path) -> SecureStack:

@@ -99,21 +99,32 @@ def es_as(stack: SecureStack, creds: Credentials, principal: str, **extra: Any) 
 
 
 def produce(config: dict[str, Any], topic: str, value: bytes) -> Any:
+    """Send one record keyed by a fresh id (the archive is compacted: it takes keyed records only)."""
     producer = KafkaProducer(**{"max_block_ms": 15_000, **config})
     try:
-        return producer.send(topic, value).get(timeout=20)
+        return producer.send(topic, value, key=uuid.uuid4().hex.encode()).get(timeout=20)
     finally:
         producer.close(timeout=5)
 
 
-def consume(config: dict[str, Any], topic: str, group: str, want: bytes, timeout: float = 60) -> list[bytes]:
-    """Values read from ``topic`` in ``group`` until ``want`` is among them (committing), or ``timeout``."""
+def consume(
+    config: dict[str, Any],
+    topic: str,
+    group: str,
+    want: bytes,
+    timeout: float = 60,
+    match: bytes | None = None,
+) -> list[bytes]:
+    """Values read from ``topic`` in ``group`` until ``want`` is among them (or one contains ``match``),
+    committing what was read, or until ``timeout``."""
     consumer = KafkaConsumer(**config, group_id=group, auto_offset_reset="earliest", enable_auto_commit=False)
     consumer.subscribe([topic])
     seen: list[bytes] = []
     try:
         deadline = time.monotonic() + timeout
-        while want not in seen and time.monotonic() < deadline:
+        while time.monotonic() < deadline and want not in seen:
+            if match is not None and any(match in value for value in seen):
+                break
             for records in consumer.poll(timeout_ms=1000).values():
                 seen += [r.value for r in records]
         consumer.commit()
@@ -522,3 +533,44 @@ def test_revoked_and_expired_api_keys_are_refused(
         es_with_key(stack, expiring["encoded"]).search(index=ALIAS)
     refused("expired API key", _refusal(expired.value))
     admin.close()
+
+
+def test_the_real_ingest_service_runs_as_its_principal(stack: SecureStack, creds: Credentials) -> None:
+    """``python -m services.ingest`` unchanged, with only its env: reads a publisher's submission,
+    writes the archive (read back by enrich's principal, in a group under enrich's prefix)."""
+    import subprocess
+    import sys
+
+    marker = uuid.uuid4().hex
+    env = {
+        **os.environ,
+        **stack.env("ingest"),
+        "NEWSWIRE_INGEST_METRICS_PORT": "0",
+        "NEWSWIRE_TOPICS_PARTITIONS": "1",
+        "NEWSWIRE_KAFKA_STARTUP_TIMEOUT_S": "60",
+    }
+    service = subprocess.Popen(
+        [sys.executable, "-m", "services.ingest"],
+        env=env,
+        cwd=secure_stack.REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        text = (
+            f"Secure headline {marker}\n\nA body long enough to be an article about {marker}, in secure mode."
+        )
+        produce(kafka_config(stack, creds, "publisher"), TOPICS.raw, text.encode())
+        seen = consume(
+            kafka_config(stack, creds, "enrich"),
+            TOPICS.ingested,
+            f"newswire-enrich-check-{marker[:8]}",
+            b"",
+            timeout=60,
+            match=marker.encode(),
+        )
+        assert any(marker.encode() in value for value in seen), "the article never reached the archive"
+    finally:
+        service.terminate()
+        output, _ = service.communicate(timeout=30)
+    assert b"startup failed" not in output, output.decode(errors="replace")[-2000:]

@@ -97,21 +97,24 @@ class Principal:
 
 
 def _reads(topic: str, group: str) -> tuple[KafkaGrant, ...]:
-    """Consume ``topic`` in ``group``: READ the topic, READ the group, read the topic's configs
-    (the services' start-up compares them with the wanted ones, services/runtime/kafka.py)."""
-    return (
-        KafkaGrant("READ", "TOPIC", topic),
-        KafkaGrant("DESCRIBE_CONFIGS", "TOPIC", topic),
-        KafkaGrant("READ", "GROUP", group),
-    )
+    """Consume ``topic`` in ``group``."""
+    return (KafkaGrant("READ", "TOPIC", topic), KafkaGrant("READ", "GROUP", group))
 
 
 def _writes(*topics: str) -> tuple[KafkaGrant, ...]:
     # WRITE implies DESCRIBE, and (Kafka >= 3.0) IDEMPOTENT_WRITE for the idempotent producer.
+    return tuple(KafkaGrant("WRITE", "TOPIC", topic) for topic in topics)
+
+
+def _sees_the_pipeline() -> tuple[KafkaGrant, ...]:
+    """See every pipeline topic and its configs, nothing more: a service's start-up lists the
+    pipeline's topics and compares their configs with the wanted ones (``ensure_topics`` in
+    services/runtime/kafka.py); a topic it cannot see would look missing and be created, which it
+    may not do (the stack's operator creates them)."""
     return tuple(
-        g
-        for t in topics
-        for g in (KafkaGrant("WRITE", "TOPIC", t), KafkaGrant("DESCRIBE_CONFIGS", "TOPIC", t))
+        KafkaGrant(operation, "TOPIC", topic)
+        for topic in TOPICS.all()
+        for operation in ("DESCRIBE", "DESCRIBE_CONFIGS")
     )
 
 
@@ -129,7 +132,11 @@ def principals() -> tuple[Principal, ...]:
         Principal(
             "ingest",
             "reads submissions, writes the archive and dead letters",
-            kafka=(*_reads(TOPICS.raw, groups["ingest"]), *_writes(TOPICS.ingested, TOPICS.dlq)),
+            kafka=(
+                *_reads(TOPICS.raw, groups["ingest"]),
+                *_writes(TOPICS.ingested, TOPICS.dlq),
+                *_sees_the_pipeline(),
+            ),
         ),
         Principal(
             "enrich",
@@ -137,6 +144,7 @@ def principals() -> tuple[Principal, ...]:
             kafka=(
                 *_reads(TOPICS.ingested, enrich_app),
                 *_writes(TOPICS.enriched, TOPICS.dlq),
+                *_sees_the_pipeline(),
                 # faust's changelog and assignor topics, and its group, all start with the app id.
                 KafkaGrant("ALL", "TOPIC", enrich_app, prefixed=True),
                 KafkaGrant("READ", "GROUP", enrich_app, prefixed=True),
@@ -145,7 +153,7 @@ def principals() -> tuple[Principal, ...]:
         Principal(
             "index",
             "reads enriched articles, writes dead letters and the archive's documents",
-            kafka=(*_reads(TOPICS.enriched, groups["index"]), *_writes(TOPICS.dlq)),
+            kafka=(*_reads(TOPICS.enriched, groups["index"]), *_writes(TOPICS.dlq), *_sees_the_pipeline()),
             es_role=EsRole(
                 "newswire-index",
                 # health at start-up; the index template is the service's to keep up to date.
@@ -173,7 +181,11 @@ def principals() -> tuple[Principal, ...]:
         Principal(
             "alert",
             "reads enriched articles, writes alerts and dead letters; reads the archive and the watches",
-            kafka=(*_reads(TOPICS.enriched, groups["alert"]), *_writes(TOPICS.alerts, TOPICS.dlq)),
+            kafka=(
+                *_reads(TOPICS.enriched, groups["alert"]),
+                *_writes(TOPICS.alerts, TOPICS.dlq),
+                *_sees_the_pipeline(),
+            ),
             es_role=EsRole(
                 "newswire-alert",
                 indices=(
