@@ -171,6 +171,10 @@ class Elasticsearch:
 
         Once per start of the cluster (not per node: the plugin tool must not run concurrently).
         """
+        legacy_marker = self.paths.es_dir / "newswire-analysis.sha256"  # where state dirs before clusters keep it
+        if legacy_marker.is_file() and not self.paths.es_plugin_marker.exists():
+            self.paths.es_plugin_marker.parent.mkdir(parents=True, exist_ok=True)
+            legacy_marker.replace(self.paths.es_plugin_marker)
         if self.settings.es_install_analysis_plugin:
             t0 = time.monotonic()
             zip_path, built = plugin.ensure_built(self.settings)
@@ -193,7 +197,6 @@ class Elasticsearch:
 
     def prepare(self, timings: dict[str, float]) -> None:
         """Unpacked home (done by the manager), plugin installed, config written, ownership fixed."""
-        self.paths.es_dir.mkdir(parents=True, exist_ok=True)  # holds the plugin marker
         self.prepare_home(timings)
         self.prepare_node()
 
@@ -286,7 +289,6 @@ class Elasticsearch:
                 )
             return status
         if not home_ready:
-            self.paths.es_dir.mkdir(parents=True, exist_ok=True)
             self.prepare_home(timings)
         started = time.monotonic()
         pid = self.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -188,7 +189,6 @@ class Cluster:
             home_ready = False
             if es_down:
                 try:
-                    paths.es_dir.mkdir(parents=True, exist_ok=True)  # holds the plugin marker
                     self.es_nodes[0].prepare_home(timings)
                     home_ready = True
                 except StackError as exc:
@@ -252,6 +252,27 @@ class Cluster:
                     comp.detail = "not started by this manager; left running"
         log.info("stack down: %s", {c.label: c.action for c in result.components})
         return result
+
+
+    # -- wipe ------------------------------------------------------------------------------------
+    def wipe_data(self) -> None:
+        """Forget every topic, offset, document and the topology: the next ``up`` forms a new cluster
+        (of whatever size it is given). Keeps the artifacts, the ES install, configs and logs.
+
+        Refuses while any node of this manager runs.
+        """
+        nodes: list[Kafka | Elasticsearch] = [*self.brokers, *self.es_nodes]
+        running = [node.label for node in nodes if node.managed_pid() is not None]
+        if running:
+            raise StackError(
+                f"cannot wipe {self.paths.root} while {', '.join(running)} run: `stack down` first"
+            )
+        for directory in [*self.paths.root.glob("kafka*/data"), *self.paths.root.glob("elasticsearch*/data")]:
+            log.info("removing %s", directory)
+            shutil.rmtree(directory)
+        for path in (self.paths.kafka_cluster_id_file, self.paths.topology_file):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
 
 def cluster(settings: StackSettings | None = None) -> Cluster:

@@ -239,8 +239,8 @@ class StackPaths:
 
     @property
     def es_plugin_marker(self) -> Path:
-        """sha256 of the analysis plugin zip installed into ``es_home``."""
-        return self.es_dir / "newswire-analysis.sha256"
+        """sha256 of the analysis plugin zip installed into ``es_home`` (beside it: wiping nodes keeps it)."""
+        return self.dist / f"elasticsearch-{self.es_version}.newswire-analysis.sha256"
 
 
 def read_topology(paths: StackPaths) -> dict[str, object] | None:

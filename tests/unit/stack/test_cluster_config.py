@@ -220,3 +220,20 @@ def test_a_state_dir_from_before_topologies_is_a_single_node_stack(tmp_path: Pat
     assert read_topology(paths) == {"kafka_brokers": 1, "es_nodes": 1, "es_cluster_formed": True}
     with pytest.raises(StackError):
         _check_topology(settings_in(tmp_path, kafka_brokers=3), paths)
+
+
+def test_wipe_data_forgets_the_cluster_but_keeps_configs_and_artifacts(three: StackSettings) -> None:
+    c = cluster(three)
+    root = three.state_dir
+    for directory in ("kafka/data", "kafka-3/data", "elasticsearch-2/data", "elasticsearch/config", "dist"):
+        (root / directory).mkdir(parents=True)
+        (root / directory / "file").write_text("x")
+    (root / "kafka" / "cluster.id").write_text("abc\n")
+    write_topology(c.paths, {"kafka_brokers": 3, "es_nodes": 3, "es_cluster_formed": True})
+
+    c.wipe_data()
+
+    assert not (root / "kafka" / "data").exists() and not (root / "kafka-3" / "data").exists()
+    assert not (root / "elasticsearch-2" / "data").exists()
+    assert not (root / "kafka" / "cluster.id").exists() and read_topology(c.paths) is None
+    assert (root / "elasticsearch" / "config" / "file").is_file() and (root / "dist" / "file").is_file()
