@@ -171,7 +171,8 @@ class Elasticsearch:
 
         Once per start of the cluster (not per node: the plugin tool must not run concurrently).
         """
-        legacy_marker = self.paths.es_dir / "newswire-analysis.sha256"  # where state dirs before clusters keep it
+        # where state dirs from before clusters keep it
+        legacy_marker = self.paths.es_dir / "newswire-analysis.sha256"
         if legacy_marker.is_file() and not self.paths.es_plugin_marker.exists():
             self.paths.es_plugin_marker.parent.mkdir(parents=True, exist_ok=True)
             legacy_marker.replace(self.paths.es_plugin_marker)
