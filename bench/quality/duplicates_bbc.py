@@ -138,7 +138,7 @@ def _pairs(ids: list[str]) -> Iterable[tuple[str, str]]:
 def pair_metrics(
     docs: list[Doc], signatures: dict[str, Any], group: dict[str, str], threshold: float
 ) -> dict[str, Any]:
-    by_band: defaultdict[str, list[str]] = defaultdict(list)
+    by_band: defaultdict[int, list[str]] = defaultdict(list)
     for doc in docs:
         for key in bands(signatures[doc.id]):
             by_band[key].append(doc.id)

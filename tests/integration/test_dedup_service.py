@@ -2,8 +2,9 @@
 
 An article and its copies are published on different partitions of ``articles.ingested``; every copy
 must point at the first article, also after the worker was stopped and started again (the state is
-rebuilt from the GlobalTable's changelog topic). The service runs under its own app id, so its
-consumer group and changelog topic are its own; the topic is deleted at the end.
+rebuilt from the GlobalTable's changelog topic); an article older than the window leaves the changelog
+(a tombstone) and is not recovered. The service runs under its own app id, so its consumer group and
+changelog topic are its own; the topic is deleted at the end.
 
 Other enrich workers on the shared broker (the running pipeline, other tests) enrich the same
 events into the same ``articles.enriched`` topic, so this worker's decisions are read from its own
@@ -21,7 +22,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.structs import TopicPartition
 
 from schemas.articles import Article
 from schemas.topics import TOPICS
@@ -65,11 +67,12 @@ def kafka() -> KafkaSettings:
 
 
 @pytest.fixture
-def start_enrich(kafka: KafkaSettings, tmp_path: Path) -> Iterator[Callable[[str], EnrichProcess]]:
+def start_enrich(kafka: KafkaSettings, tmp_path: Path) -> Iterator[Callable[..., EnrichProcess]]:
     started: list[EnrichProcess] = []
 
-    def start(app_id: str) -> EnrichProcess:
+    def start(app_id: str, **settings: str) -> EnrichProcess:
         env = {
+            **{f"NEWSWIRE_ENRICH_{name.upper()}": value for name, value in settings.items()},
             **os.environ,
             "NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
             "NEWSWIRE_ENRICH_APP_ID": app_id,
@@ -103,12 +106,14 @@ def app_id(kafka: KafkaSettings) -> Iterator[str]:
         admin.close()
 
 
-def publish_on(kafka: KafkaSettings, source: Article, partition: int, trace_id: str) -> None:
+def publish_on(
+    kafka: KafkaSettings, source: Article, partition: int, trace_id: str, topic: str = TOPICS.ingested
+) -> None:
     event = ingested_event(source, trace_id=trace_id)
     producer = KafkaProducer(**kafka.client_config(), acks="all")
     try:
         producer.send(
-            TOPICS.ingested,
+            topic,
             key=source.id.encode(),
             value=orjson.dumps(event.model_dump(mode="json")),
             headers=[(TRACE_HEADER, trace_id.encode())],
@@ -135,7 +140,7 @@ def wait_for_log(process: EnrichProcess, msg: str, timeout_s: float) -> dict:
 
 
 def test_copies_point_at_the_first_article_across_partitions_and_restarts(
-    kafka: KafkaSettings, start_enrich: Callable[[str], EnrichProcess], app_id: str
+    kafka: KafkaSettings, start_enrich: Callable[..., EnrichProcess], app_id: str
 ) -> None:
     run = uuid.uuid4().hex[:12]
     ensure_topics(kafka, pipeline_topics(TopicSettings()))
@@ -216,3 +221,72 @@ def test_copies_point_at_the_first_article_across_partitions_and_restarts(
         f"\ndedup startup_s first={ready['startup_s']} restarted={ready_again['startup_s']} "
         f"recovered signatures={recovered['signatures']} band_keys={recovered['band_keys']}"
     )
+
+
+def decisions_of(process: EnrichProcess, ids: set[str]) -> dict[str, str | None]:
+    """What ``process`` decided for ``ids`` once it enriched them all: duplicate_of, or None."""
+    deadline = time.monotonic() + OUTPUT_WITHIN_S
+    while time.monotonic() < deadline:
+        if {entry["article_id"] for entry in process.logged("enriched")} >= ids:
+            marked = {e["article_id"]: e["duplicate_of"] for e in process.logged("near-duplicate")}
+            return {article_id: marked.get(article_id) for article_id in ids}
+        assert process.proc.poll() is None, process.log_path.read_text()
+        time.sleep(0.3)
+    raise AssertionError(f"{ids} not all enriched:\n{process.log_path.read_text()}")
+
+
+def changelog_records(kafka: KafkaSettings, app_id: str) -> list[tuple[str, bytes | None]]:
+    """Every record of the service's near-duplicate changelog, in order: (article id, value or None)."""
+    topic = f"{app_id}-near-duplicate-signatures-changelog"
+    consumer = KafkaConsumer(**kafka.client_config(), enable_auto_commit=False)
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        consumer.seek_to_beginning(partition)
+        end = consumer.end_offsets([partition])[partition]
+        records: list[tuple[str, bytes | None]] = []
+        deadline = time.monotonic() + OUTPUT_WITHIN_S
+        while consumer.position(partition) < end and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend((orjson.loads(record.key), record.value) for record in batch)
+        return records
+    finally:
+        consumer.close()
+
+
+def test_an_article_older_than_the_window_is_deleted_from_the_changelog_and_not_recovered(
+    kafka: KafkaSettings, start_enrich: Callable[..., EnrichProcess], app_id: str
+) -> None:
+    run = uuid.uuid4().hex[:12]
+    # Topics of its own: no other article may move the newest ingested_at this worker has seen.
+    own = {"input_topic": f"{app_id}-in", "output_topic": f"{app_id}-out"}
+    ensure_topics(kafka, {**pipeline_topics(TopicSettings()), own["input_topic"]: 3, own["output_topic"]: 3})
+    now = datetime.now(UTC)
+    story = [sprinkle(sentence, f"w{run}") for sentence in STORY]
+    window = {"duplicate_window_days": "1", "duplicate_window_slack_days": "0", **own}
+    old = article(title=f"Port Elwood terminal {run}", paragraphs=story, ingested_at=now - timedelta(days=3))
+    copy = article(title=f"Terminal approved {run}", paragraphs=story[1:], ingested_at=now)
+    later_copy = article(
+        title=f"Terminal row {run}", paragraphs=story[:5], ingested_at=now + timedelta(seconds=1)
+    )
+
+    service = start_enrich(app_id, **window)
+    publish_on(kafka, old, 0, f"dedup-window-{run}-old", own["input_topic"])
+    assert decisions_of(service, {old.id}) == {old.id: None}
+    # Three days later: the old article is out of its window (a new root), and leaves the table.
+    publish_on(kafka, copy, 1, f"dedup-window-{run}-copy", own["input_topic"])
+    assert decisions_of(service, {copy.id}) == {copy.id: None}
+    wait_for_log(service, "enrich ready", READY_WITHIN_S)
+    code, _ = service.stop()
+    assert code == 0, service.log_path.read_text()
+    written = [(key, value is None) for key, value in changelog_records(kafka, app_id)]
+    assert written == [(old.id, False), (copy.id, False), (old.id, True)]
+
+    restarted = start_enrich(app_id, **window)
+    recovered = wait_for_log(restarted, "near-duplicate state recovered", READY_WITHIN_S)
+    assert (recovered["signatures"], recovered["indexed"]) == (1, 1)  # the tombstone was applied
+    publish_on(kafka, later_copy, 2, f"dedup-window-{run}-later-copy", own["input_topic"])
+    assert decisions_of(restarted, {later_copy.id}) == {later_copy.id: copy.id}
+    code, _ = restarted.stop()
+    assert code == 0
+    assert not [e for p in (service, restarted) for e in p.logs() if e.get("level") in ("error", "critical")]
