@@ -221,3 +221,16 @@ def test_status_reports_both_healthy(stack: StackStatus, settings: StackSettings
         assert st.elasticsearch.pid == stack.elasticsearch.pid and st.elasticsearch.managed
         assert st.elasticsearch.version == settings.es_version
         assert st.elasticsearch.log_path is not None and st.elasticsearch.log_path.exists()
+
+
+def test_single_node_status_has_one_broker_its_controller_and_es_health(
+    stack: StackStatus, settings: StackSettings
+) -> None:
+    _native(stack)
+    st = status(settings)
+    assert [b.node for b in st.brokers] == [1] and [e.node for e in st.es_nodes] == [1]
+    assert st.kafka_cluster is not None and st.kafka_cluster.brokers == [1]
+    assert st.kafka_cluster.controller == 1
+    assert st.es_cluster is not None and st.es_cluster.number_of_nodes == 1
+    assert st.es_cluster.status in ("green", "yellow")
+    assert st.es_cluster.nodes == [settings.es_node_name(1)]
