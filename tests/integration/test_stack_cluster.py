@@ -268,6 +268,38 @@ def test_a_killed_broker_shows_as_under_replicated_partitions_until_it_is_back(
     assert broker.managed_pid() == restarted
 
 
+def test_a_killed_es_node_leaves_the_cluster_yellow_until_it_rejoins(
+    settings: StackSettings, nodes: Cluster
+) -> None:
+    index = f"test-cluster-{uuid.uuid4().hex[:8]}"
+    with httpx.Client(base_url=settings.es_url_of(1), timeout=90) as es:
+        created = es.put(f"/{index}", json={"settings": {"number_of_shards": 3, "number_of_replicas": 1}})
+        assert created.status_code == 200, created.text
+        green = {"wait_for_status": "green", "wait_for_nodes": "3", "timeout": "60s"}
+        assert es.get("/_cluster/health", params=green).json()["status"] == "green"
+        victim = nodes.es_node(3)
+        pid = victim.managed_pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        eventually(lambda: not pid_alive(pid), 30, "the killed ES node is gone", interval=0.2)
+
+        def degraded() -> StackStatus | None:
+            st = nodes.status()
+            ec = st.es_cluster
+            return st if ec and ec.number_of_nodes == 2 and ec.status in ("yellow", "green") else None
+
+        st = eventually(degraded, 120, "the cluster carries on with two nodes", interval=2)
+        assert not st.es_nodes[2].running and not st.healthy
+        assert st.es_cluster is not None and victim.node_name not in st.es_cluster.nodes
+
+        restarted = victim.start()
+        victim.wait_healthy(restarted, 240)  # answers and is in the cluster again
+        health = es.get("/_cluster/health", params={**green, "timeout": "120s"}).json()
+        assert health["status"] == "green" and health["number_of_nodes"] == 3
+        es.delete(f"/{index}")
+    assert victim.managed_pid() == restarted
+
+
 def test_down_stops_every_node(settings: StackSettings, nodes: Cluster, started: StackStatus) -> None:
     everyone: list[Kafka | Elasticsearch] = [*nodes.brokers, *nodes.es_nodes]
     pids = [pid for node in everyone if (pid := node.managed_pid()) is not None]
