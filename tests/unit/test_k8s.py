@@ -71,13 +71,26 @@ def config() -> dict[str, str]:
     return {name: str(value) for name, value in configmap["data"].items()}
 
 
+#: What the downward API gives a pod for ``metadata.name`` (a Deployment's pod: <name>-<hash>-<id>).
+POD_NAME = "enrich-5d8f7c9b4-x2kqp"
+
+
+def container_env(deployment: dict[str, Any]) -> dict[str, str]:
+    """The container's own env entries, a pod name standing in for ``fieldRef: metadata.name``."""
+    env = {}
+    for item in container(deployment).get("env", []):
+        if "value" in item:
+            env[item["name"]] = str(item["value"])
+        else:
+            assert item["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}, item
+            env[item["name"]] = POD_NAME
+    return env
+
+
 def service_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     module, cls = SERVICE_SETTINGS[name]
     settings_class: type[BaseSettings] = getattr(importlib.import_module(module), cls)
-    env = {
-        **config(),
-        **{item["name"]: str(item["value"]) for item in container(deployments()[name]).get("env", [])},
-    }
+    env = {**config(), **container_env(deployments()[name])}
     with monkeypatch.context() as patch:
         for variable in [v for v in os.environ if v.startswith("NEWSWIRE_")]:
             patch.delenv(variable)
@@ -234,6 +247,14 @@ def test_the_cluster_runs_the_code_defaults_partitions_three_copies_and_replica_
     replicas = int(config()["NEWSWIRE_INDEX_NUMBER_OF_REPLICAS"])
     assert nodes >= 3
     assert replicas == min(1, nodes - 1), "a copy of each shard on another node; more would only cost"
+
+
+@pytest.mark.parametrize("name", sorted(INPUT_TOPICS))
+def test_each_pod_of_a_consumer_has_its_own_kafka_client_id(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several replicas share a group: newswire status tells its members apart by client id."""
+    assert service_settings(name, monkeypatch).client_id == POD_NAME
 
 
 def test_no_manifest_changes_how_the_producers_write() -> None:
