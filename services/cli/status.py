@@ -523,14 +523,15 @@ def members_table(stages: list[StageStatus]) -> Table:
 
 
 def _partitions_cell(partitions: Mapping[str, list[int]], input_topic: str) -> str:
-    """The input topic's partitions first and bare (``0,2,4``), other topics named (faust's tables)."""
-    parts = [",".join(map(str, partitions.get(input_topic, []))) or "none"]
+    """The input topic's partitions first and bare (``0,2,4``), other topics named (faust's tables, or
+    the topic a service reads instead of the pipeline's)."""
+    parts = [",".join(map(str, partitions[input_topic]))] if partitions.get(input_topic) else []
     parts += [
         f"{_short(topic)}: {','.join(map(str, numbers))}"
         for topic, numbers in partitions.items()
-        if topic != input_topic
+        if topic != input_topic and numbers
     ]
-    return "; ".join(parts)
+    return "; ".join(parts) or "none"
 
 
 def print_workers(stages: list[StageStatus]) -> None:

@@ -98,17 +98,17 @@ def split_between(group_id: str, topic: str, client_ids: set[str]) -> dict[str, 
     return found
 
 
-def newswire_status(state_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+def newswire_status(state_dir: Path, env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "status", "--dlq-last", "10", "--json"],
+        [sys.executable, "-m", "services.cli", "status", "--dlq-last", "10", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **env, "NEWSWIRE_STACK_STATE_DIR": str(state_dir)},
+        env={**os.environ, **env, "NEWSWIRE_STACK_STATE_DIR": str(state_dir), "COLUMNS": "250"},
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return result.stdout
 
 
 def test_workers_share_their_groups_partitions_and_hand_them_over_when_one_goes(
@@ -142,7 +142,7 @@ def test_workers_share_their_groups_partitions_and_hand_them_over_when_one_goes(
     )
     assert all(enrich_split.values()) and all(index_split.values()), "each worker has work"
 
-    status = newswire_status(state_dir, private)
+    status = json.loads(newswire_status(state_dir, private, "--json"))
 
     stages = {stage["stage"]: stage for stage in status["stages"]}
     for stage, group, topic in (("enrich", enrich_group, enrich_topic), ("index", index_group, index_topic)):
@@ -154,6 +154,18 @@ def test_workers_share_their_groups_partitions_and_hand_them_over_when_one_goes(
         first, second = shown.values()
         assert not set(first) & set(second) and sorted(first + second) == list(range(PARTITIONS))
         assert [worker["worker"] for worker in stages[stage]["workers"]] == [stage, f"{stage}-2"]
+    screen = newswire_status(state_dir, private)
+    member_rows = {line.split()[1]: line.split() for line in screen.splitlines() if "newswire-index" in line}
+    for client_id, partitions in index_split.items():
+        assert member_rows[client_id][0] == "index"
+        # the service reads a private topic, not the pipeline's: named beside its partitions
+        assert " ".join(member_rows[client_id][4:]) == f"{index_topic}: {','.join(map(str, partitions))}"
+    worker_rows = {
+        words[0]: words[1]
+        for words in map(str.split, screen.splitlines())
+        if words[:1] in (["enrich-2"], ["index-2"])
+    }
+    assert worker_rows.get("enrich-2") == worker_rows.get("index-2") == "running"
 
     # A clean stop: the worker leaves the group as it goes, the other takes every partition.
     assert pipeline.stop_worker(state_dir, "enrich-2", timeout=STOP_TIMEOUT_S)
