@@ -266,7 +266,7 @@ def env(as_json: JsonOption = False) -> None:
     """
     from services.stack.manager import effective_settings
 
-    variables = effective_settings(_settings()).client_env()
+    variables = effective_settings(_settings(), prefer_recorded=True).client_env()
     if as_json:
         out.print_json(orjson.dumps(variables).decode())
         return

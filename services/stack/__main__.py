@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from(args.brokers, args.es_nodes)
         if args.command == "env":
-            sys.stdout.write(render_env(effective_settings(settings)) + "\n")
+            sys.stdout.write(render_env(effective_settings(settings, prefer_recorded=True)) + "\n")
             return 0
         result = {"up": up, "down": down, "status": status}[args.command](settings)
     except StackError as exc:

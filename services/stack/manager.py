@@ -50,19 +50,22 @@ def _stack_lock(settings: StackSettings) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def effective_settings(settings: StackSettings) -> StackSettings:
+def effective_settings(settings: StackSettings, prefer_recorded: bool = False) -> StackSettings:
     """``settings`` with the topology recorded in its state dir where the caller did not choose one.
 
     So that ``stack status``, ``stack down`` and ``stack env`` without ``--brokers`` describe the
     cluster that ``stack up --brokers 3`` started there. Values set explicitly (arguments or
-    ``NEWSWIRE_STACK_*``) are kept: ``up`` refuses them if they differ from the recorded ones.
+    ``NEWSWIRE_STACK_*``) are kept (``up`` refuses them if they differ from the recorded ones),
+    unless ``prefer_recorded``: what runs there is what the recorded topology says.
     """
     paths = StackPaths.for_settings(settings, effective_state_dir(settings))
     recorded = read_topology(paths) or {}
     update = {
         field: recorded[field]
         for field in TOPOLOGY_FIELDS
-        if field not in settings.model_fields_set and isinstance(recorded.get(field), int)
+        if (prefer_recorded or field not in settings.model_fields_set)
+        and isinstance(recorded.get(field), int)
+        and recorded[field] != getattr(settings, field)
     }
     return settings.model_copy(update=update) if update else settings
 
@@ -253,7 +256,6 @@ class Cluster:
         log.info("stack down: %s", {c.label: c.action for c in result.components})
         return result
 
-
     # -- wipe ------------------------------------------------------------------------------------
     def wipe_data(self) -> None:
         """Forget every topic, offset, document and the topology: the next ``up`` forms a new cluster
@@ -275,9 +277,10 @@ class Cluster:
                 path.unlink()
 
 
-def cluster(settings: StackSettings | None = None) -> Cluster:
-    """The stack's nodes, for the topology recorded in its state dir unless ``settings`` chose one."""
-    settings = effective_settings(settings or StackSettings())
+def cluster(settings: StackSettings | None = None, prefer_recorded: bool = False) -> Cluster:
+    """The stack's nodes, for the topology recorded in its state dir unless ``settings`` chose one
+    (``prefer_recorded``: even then)."""
+    settings = effective_settings(settings or StackSettings(), prefer_recorded)
     paths = StackPaths.for_settings(settings, effective_state_dir(settings))
     return Cluster(
         settings=settings,
@@ -287,22 +290,23 @@ def cluster(settings: StackSettings | None = None) -> Cluster:
     )
 
 
-def _locked(settings: StackSettings | None, action: Callable[[Cluster], T]) -> T:
+def _locked(settings: StackSettings | None, action: Callable[[Cluster], T], prefer_recorded: bool) -> T:
     settings = settings or StackSettings()
     with _stack_lock(settings):
-        return action(cluster(settings))
+        return action(cluster(settings, prefer_recorded))
 
 
 def up(settings: StackSettings | None = None) -> StackStatus:
     """Bring every Kafka and Elasticsearch node up (idempotent). Raises StackError (with log tails)."""
-    return _locked(settings, Cluster.up)
+    return _locked(settings, Cluster.up, prefer_recorded=False)
 
 
 def status(settings: StackSettings | None = None) -> StackStatus:
-    """Per node: running, healthy, managed pid, address, version, log path; and both clusters' state."""
-    return cluster(settings).status()
+    """Every node of the recorded topology: running, healthy, managed pid, address, version, log path;
+    and both clusters' state."""
+    return cluster(settings, prefer_recorded=True).status()
 
 
 def down(settings: StackSettings | None = None) -> StackStatus:
     """Stop every node of the recorded topology that this manager started."""
-    return _locked(settings, Cluster.down)
+    return _locked(settings, Cluster.down, prefer_recorded=True)

@@ -217,6 +217,13 @@ def test_status_reports_the_controller_and_no_under_replicated_partitions(
     assert status["es_cluster"]["status"] == "green" and status["es_cluster"]["number_of_nodes"] == 3
 
 
+def test_a_second_up_leaves_every_node_running(settings: StackSettings, started: StackStatus) -> None:
+    again = up(settings)
+    assert [c.action for c in again.components] == ["already-running"] * 6
+    assert [c.pid for c in again.components] == [c.pid for c in started.components]
+    assert again.healthy
+
+
 def test_a_different_topology_is_refused(settings: StackSettings, started: StackStatus) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "services.stack", "up", "--brokers", "1", "--es-nodes", "1"],

@@ -198,6 +198,8 @@ def test_topology_recorded_is_adopted_unless_chosen(tmp_path: Path) -> None:
 
     chosen = effective_settings(settings_in(state, kafka_brokers=1))
     assert (chosen.kafka_brokers, chosen.es_nodes) == (1, 3)
+    # what runs there (status, down) is what was recorded, whatever the caller says
+    assert len(cluster(settings_in(state, kafka_brokers=1, es_nodes=1), prefer_recorded=True).es_nodes) == 3
 
 
 def test_a_different_topology_over_existing_data_is_refused_in_one_line(tmp_path: Path) -> None:
