@@ -184,6 +184,13 @@ def build_changelogs(
     )
 
 
+class ExactTable(dict[str, bytes]):
+    """A table holding values as a worker does, copied to their size (orjson's buffers are larger)."""
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        super().__setitem__(key, bytes(memoryview(value)))
+
+
 def bytes_per_article(module: ModuleType, count: int, per_day: int, copy_share: float, seed: int) -> float:
     """Python heap per article of ``module``'s index and its table (a dict), everything kept (no window)."""
     articles = list(archive(count, per_day, copy_share, seed))
@@ -196,7 +203,7 @@ def bytes_per_article(module: ModuleType, count: int, per_day: int, copy_share: 
         gc.collect()
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
-        index = module.NearDuplicateIndex({}, **options)
+        index = module.NearDuplicateIndex(ExactTable(), **options)
         for article, sig in zip(articles, signatures, strict=True):
             current[0] = sig
             index.check(article.id, article.ingested_at, article.content_hash, article.body)
@@ -415,7 +422,8 @@ def table(rows: list[Measured]) -> str:
         indexed = row.indexed if row.indexed is not None else row.signatures  # before: all it holds
         lines.append(
             f"| {row.variant} | {row.articles:,} | {row.changelog_records:,} ({row.changelog_tombstones:,}) "
-            f"| {row.ready_s} | {row.recovery_s} | {row.peak_rss_mib} | {indexed or 0:,} "
+            f"| {row.ready_s} | {'-' if row.recovery_s is None else row.recovery_s} | {row.peak_rss_mib} "
+            f"| {indexed or 0:,} "
             f"| {row.load_at_start} / {row.load_at_ready} |"
         )
     return "\n".join(lines)
