@@ -536,42 +536,60 @@ def test_revoked_and_expired_api_keys_are_refused(
     admin.close()
 
 
-def test_the_real_ingest_service_runs_as_its_principal(stack: SecureStack, creds: Credentials) -> None:
-    """``python -m services.ingest`` unchanged, with only its env: reads a publisher's submission,
-    writes the archive (read back by enrich's principal, in a group under enrich's prefix)."""
+def test_the_pipeline_runs_end_to_end_as_its_principals(stack: SecureStack, creds: Credentials) -> None:
+    """``python -m services.ingest``, ``.enrich`` (faust) and ``.index``, unchanged, each with only its
+    own env (SASL_SSL + SCRAM-SHA-512 to Kafka; the index service's API key over HTTPS): a publisher's
+    submission becomes a document the search key finds."""
     import subprocess
     import sys
 
     marker = uuid.uuid4().hex
-    env = {
-        **os.environ,
-        **stack.env("ingest"),
-        "NEWSWIRE_INGEST_METRICS_PORT": "0",
-        "NEWSWIRE_TOPICS_PARTITIONS": "1",
-        "NEWSWIRE_KAFKA_STARTUP_TIMEOUT_S": "60",
-    }
-    service = subprocess.Popen(
-        [sys.executable, "-m", "services.ingest"],
-        env=env,
-        cwd=secure_stack.REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    workdir = stack.root / "pipeline"
+    workdir.mkdir(exist_ok=True)
+    services = {}
     try:
+        for name in ("ingest", "enrich", "index"):
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_")},
+                **stack.env(name),
+                f"NEWSWIRE_{name.upper()}_METRICS_PORT": "0",
+                "NEWSWIRE_TOPICS_PARTITIONS": "1",
+                "NEWSWIRE_ENRICH_DATA_DIR": str(workdir / "enrich-data"),
+            }
+            services[name] = subprocess.Popen(
+                [sys.executable, "-m", f"services.{name}"],
+                env=env,
+                cwd=secure_stack.REPO,
+                stdout=(workdir / f"{name}.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
         text = (
-            f"Secure headline {marker}\n\nA body long enough to be an article about {marker}, in secure mode."
+            f"Secure pipeline headline {marker}\n\nThe city council in Leeds approved the budget on Monday, "
+            f"officials said. The vote on {marker} passed."
         )
         produce(kafka_config(stack, creds, "publisher"), TOPICS.raw, text.encode())
-        seen = consume(
-            kafka_config(stack, creds, "enrich"),
-            TOPICS.ingested,
-            f"newswire-enrich-check-{marker[:8]}",
-            b"",
-            timeout=60,
-            match=marker.encode(),
+        search = (
+            es_with_key(stack, creds.api_keys["search"]["encoded"])
+            if creds.api_keys
+            else es_as(stack, creds, "search")
         )
-        assert any(marker.encode() in value for value in seen), "the article never reached the archive"
+        deadline = time.monotonic() + 180
+        hits: list[Any] = []
+        while not hits and time.monotonic() < deadline:
+            for name, process in services.items():
+                assert process.poll() is None, (
+                    f"{name} exited: " + (workdir / f"{name}.log").read_text()[-2000:]
+                )
+            with contextlib.suppress(ApiError):  # the index may not exist yet
+                hits = search.search(index=ALIAS, query={"match": {"title": marker}})["hits"]["hits"]
+            time.sleep(1)
+        assert hits, "the article never reached the archive"
+        assert hits[0]["_source"]["enrichers"], hits[0]["_source"]
     finally:
-        service.terminate()
-        output, _ = service.communicate(timeout=30)
-    assert b"startup failed" not in output, output.decode(errors="replace")[-2000:]
+        for process in services.values():
+            process.terminate()
+        for process in services.values():
+            process.wait(timeout=60)
+    for name in services:
+        log = (workdir / f"{name}.log").read_text()
+        assert '"level": "error"' not in log, f"{name} logged an error:\n{log[-3000:]}"
