@@ -432,3 +432,19 @@ def test_records_written_before_the_binary_form_are_still_read() -> None:
     replica.index.remember("a" * 32, old)
     replica.signatures.apply("a" * 32, old)
     assert replica.index.check("d" * 32, T0 + timedelta(hours=1), "d" * 64, body(STORY[1:])) == "b" * 32
+
+
+def test_the_window_settings_come_from_the_environment_and_zero_turns_the_window_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.enrich.settings import Settings
+
+    assert Settings().duplicate_window == timedelta(days=30)
+    monkeypatch.setenv("NEWSWIRE_ENRICH_DUPLICATE_WINDOW_DAYS", "7.5")
+    monkeypatch.setenv("NEWSWIRE_ENRICH_DUPLICATE_WINDOW_SLACK_DAYS", "1")
+    monkeypatch.setenv("NEWSWIRE_ENRICH_DUPLICATE_MAX_ENTRIES", "1000")
+    settings = Settings()
+    assert settings.duplicate_window == timedelta(days=7.5)
+    assert (settings.duplicate_window_slack_days, settings.duplicate_max_entries) == (1, 1000)
+    monkeypatch.setenv("NEWSWIRE_ENRICH_DUPLICATE_WINDOW_DAYS", "0")
+    assert Settings().duplicate_window is None
