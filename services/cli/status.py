@@ -248,8 +248,17 @@ def workers_of(stage: str, processes: Mapping[str, ProcessStatus]) -> list[Proce
 
 
 def group_members(admin: KafkaAdminClient, group_ids: list[str]) -> dict[str, tuple[str, list[GroupMember]]]:
-    """Each group's state and members with their assigned partitions (DescribeGroups)."""
-    described = admin.describe_groups(group_ids)
+    """Each group's state and members with their assigned partitions (DescribeGroups).
+
+    A coordinator that cannot answer now (moving to another broker) leaves the members unknown; the
+    rest of the status still shows.
+    """
+    from kafka.errors import KafkaError
+
+    try:
+        described = admin.describe_groups(group_ids)
+    except KafkaError as exc:
+        return {group_id: (f"unknown: {type(exc).__name__}", []) for group_id in group_ids}
     found: dict[str, tuple[str, list[GroupMember]]] = {}
     for group_id in group_ids:
         group = described.get(group_id) or {}

@@ -210,3 +210,15 @@ def test_several_local_workers_are_listed_each_with_its_state(monkeypatch: pytes
     }
     assert workers == {"enrich-2": ["restarting", "3"]}
     assert "enrich-2: exit -9" in text and "last error: killed" in text
+
+
+def test_members_are_unknown_while_the_coordinator_cannot_answer() -> None:
+    from kafka.errors import CoordinatorNotAvailableError
+
+    class MovingCoordinator:
+        def describe_groups(self, group_ids: list[str]) -> dict[str, Any]:
+            raise CoordinatorNotAvailableError()
+
+    found = group_members(cast(Any, MovingCoordinator()), ["newswire-index"])
+
+    assert found == {"newswire-index": ("unknown: CoordinatorNotAvailableError", [])}
