@@ -161,7 +161,12 @@ def wipe_data(paths: StackPaths) -> None:
     doomed += [root / "run", root / "enrich-data", *root.glob("enrich-data-*")]
     for path in doomed:
         shutil.rmtree(path, ignore_errors=True)
-    for path in [paths.topology_file, *paths.logs.glob("*.log"), *paths.logs.glob("*.out")]:
+    for path in [
+        paths.topology_file,
+        root / "timeline.log",
+        *paths.logs.glob("*.log"),
+        *paths.logs.glob("*.out"),
+    ]:
         with contextlib.suppress(OSError):
             path.unlink()
 

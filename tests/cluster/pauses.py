@@ -15,7 +15,7 @@ plus ``tail_s``, since a group that rebalances after a broker came back pauses *
 never into the next fault), or, when it began outside every window, the first fault it overlaps. A
 fault's pause is the longest pause it owns, or if none the longest ordinary gap during its window
 (nothing stood still). Pauses that belong to no fault, and the longest ordinary gap outside the
-faults, give the rhythm without faults.
+faults themselves (tails not counted), give the rhythm without faults.
 
 Pure functions on wall-clock seconds, so that the unit tests can check them without a cluster.
 """
@@ -120,7 +120,8 @@ def fault_pauses(
     for position, (start, end) in enumerate(spans):
         candidates = owned[position] or [gap for gap in ordinary if gap.overlaps(start, end)]
         per_fault.append(max(candidates, key=lambda gap: gap.seconds, default=None))
-    quiet = [gap for gap in ordinary if not any(gap.overlaps(*span) for span in spans)]
+    # the rhythm without faults: the tails would leave no quiet time between faults close together
+    quiet = [gap for gap in ordinary if not any(gap.overlaps(w.started, w.ended) for w in windows)]
     steady = max([*unowned, *quiet], key=lambda gap: gap.seconds, default=None)
     return per_fault, steady
 
@@ -155,8 +156,8 @@ def pauses_by_fault(
     return faults, {stage: steady for stage, (_, steady) in per_stage.items()}
 
 
-def _seconds(gap: Gap | None) -> str:
-    return "no flow" if gap is None else f"{gap.seconds:.1f}"
+def _seconds(gap: Gap | None, missing: str = "no flow") -> str:
+    return missing if gap is None else f"{gap.seconds:.1f}"
 
 
 def render_table(
@@ -165,7 +166,7 @@ def render_table(
     lost: int,
     doubled: int,
     flow_started: float,
-    stages: Sequence[str] = ("searchable", "enriched", "ingested"),
+    stages: Sequence[str] = ("searchable", "indexed", "enriched", "ingested"),
 ) -> str:
     """A Markdown table for the README and the closing note: lost, doubled, the pause per fault."""
     header = "| fault | at (s) | lasted (s) | " + " | ".join(f"pause {stage} (s)" for stage in stages) + " |"
@@ -182,7 +183,7 @@ def render_table(
         lines.append(f"| {name} | {window.started - flow_started:.0f} | {window.lasted_s:.1f} | {cells} |")
     lines.append(
         "| no fault (longest pause or gap outside the faults) | | | "
-        + " | ".join(_seconds(steady.get(stage)) for stage in stages)
+        + " | ".join(_seconds(steady.get(stage), "-") for stage in stages)
         + " |"
     )
     worst = max(

@@ -24,10 +24,11 @@ import json
 import random
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
-from elasticsearch import ApiError, Elasticsearch, TransportError
+from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError
@@ -40,6 +41,7 @@ from tests.cluster.chaos import (
     ClusterServices,
     FaultLog,
     cluster_topics,
+    ensure_enrich_changelog,
     inject_all,
     wait_green,
     wait_isr_full,
@@ -53,7 +55,8 @@ from tests.faults.workload import Workload, build_workload
 
 _OPTIONS = ClusterSettings()
 #: The stages whose arrivals the pauses are read from, table column first: when articles became
-#: searchable (the index's count, sampled) and first reached each topic (earliest Kafka timestamp).
+#: searchable (the index's count, sampled), were last written to the index (``indexed_at``) and
+#: first reached each topic (earliest Kafka timestamp).
 STAGE_TOPICS = {"enriched": TOPICS.enriched, "ingested": TOPICS.ingested}
 SAMPLE_EVERY_S = 0.5
 #: Of the messages, the share that waits for the faults to finish (trickling meanwhile), so that
@@ -116,8 +119,12 @@ def run_scenario(stack: ClusterStack, seed: int, round_number: int) -> dict[str,
     )
     topics = stack.topics
     ensure_topics(stack.kafka, pipeline_topics(topics), replication_factor=topics.replication_factor)
+    ensure_enrich_changelog(stack)
     workload = build_workload(options.articles, rng, salt=f"c{round_number}-s{seed}-")
-    log = FaultLog()
+    log = FaultLog(timeline=stack.state_dir / "timeline.log")
+    log.note(
+        f"round {round_number}: seed {seed}, {options.articles} articles, {options.workers} workers each"
+    )
     services = ClusterServices(stack, log, options.workers)
     started_services = services.start()
     not_running = [f"{p.name}: {p.state}" for p in started_services if not (p.supervised and p.running)]
@@ -164,7 +171,7 @@ def run_scenario(stack: ClusterStack, seed: int, round_number: int) -> dict[str,
     try:
         problems += check(workload, expected_ids, expected_bad, state, es)
         counts = lost_and_doubled(workload, expected_ids, expected_bad, state, es)
-        arrivals = {"searchable": sampler.arrivals}
+        arrivals = {"searchable": sampler.arrivals, "indexed": last_indexed_at(es, workload.expected_ids)}
         arrivals |= {
             stage: first_arrivals(stack, topic, workload.expected_ids)
             for stage, topic in STAGE_TOPICS.items()
@@ -172,7 +179,7 @@ def run_scenario(stack: ClusterStack, seed: int, round_number: int) -> dict[str,
     except Exception as exc:  # the figures are still worth printing
         problems.append(f"could not check the outcome: {exc!r}")
         counts = {"lost": -1, "doubled": -1, "doubled_dlq": -1, "doubled_index": -1}
-        arrivals = {stage: [] for stage in ("searchable", *STAGE_TOPICS)}
+        arrivals = {stage: [] for stage in ("searchable", "indexed", *STAGE_TOPICS)}
     problems += [f"doubled in the DLQ: {counts['doubled_dlq']} records"] if counts["doubled_dlq"] > 0 else []
     problems += whole["problems"]
     problems += (
@@ -229,6 +236,9 @@ def run_scenario(stack: ClusterStack, seed: int, round_number: int) -> dict[str,
         "pauses": [pause_summary(fault) for fault in faults],
         "steady_gap_s": {stage: _seconds(gap) for stage, gap in steady.items()},
         "failed_count_samples": sampler.failed_samples,
+        "count_samples": [
+            (round(at - flow_started, 1), count, round(took, 2)) for at, count, took in sampler.notable
+        ],
         "events": log.events,
         "problems": problems,
     }
@@ -291,19 +301,26 @@ class SearchableSampler(threading.Thread):
         self.es = Elasticsearch(stack.elasticsearch.url.split(","), request_timeout=5, max_retries=2)
         self.arrivals: list[float] = []
         self.failed_samples = 0
+        #: (seconds since the epoch, count or None, seconds the request took) of every sample that
+        #: changed the count, failed or took over a second: to tell a stalled index from a slow query
+        self.notable: list[tuple[float, int | None, float]] = []
         self.halt = threading.Event()
 
     def run(self) -> None:
         last = -1
         try:
             while not self.halt.is_set():
+                asked = time.time()
                 try:
                     count = int(self.es.count(index=ALIAS)["count"])
                 except (TransportError, ApiError):
                     self.failed_samples += 1
+                    self.notable.append((asked, None, time.time() - asked))
                 else:
                     if last >= 0 and count > last:
                         self.arrivals.append(time.time())
+                    if count != last or time.time() - asked > 1:
+                        self.notable.append((asked, count, time.time() - asked))
                     last = max(last, count)
                 self.halt.wait(SAMPLE_EVERY_S)
         finally:
@@ -312,6 +329,17 @@ class SearchableSampler(threading.Thread):
     def stop(self) -> None:
         self.halt.set()
         self.join(timeout=30)
+
+
+def last_indexed_at(es: Elasticsearch, ids: set[str]) -> list[float]:
+    """Each document's ``indexed_at``: when the index service last wrote it (a rewrite moves it later)."""
+    times = []
+    query = {"_source": ["indexed_at"], "query": {"match_all": {}}}
+    for hit in helpers.scan(es, index=ALIAS, query=query, size=2000):
+        indexed_at = (hit.get("_source") or {}).get("indexed_at")
+        if hit["_id"] in ids and indexed_at:
+            times.append(datetime.fromisoformat(indexed_at).timestamp())
+    return times
 
 
 def first_arrivals(stack: ClusterStack, topic: str, ids: set[str]) -> list[float]:

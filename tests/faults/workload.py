@@ -188,9 +188,11 @@ def build_workload(articles: int, rng: random.Random, salt: str = "") -> Workloa
             "revision_newest",
             message.article_id,
         )
+        # the title as ingest normalizes it (whitespace collapsed), which is what the index holds
+        newest_title = normalize(parse_submission(orjson.dumps(newest), "application/json")).title
         workload.newest_revision[message.article_id or ""] = (
             int(newest_at.timestamp() * 1000),
-            newest["title"],
+            newest_title,
         )
         trace_id = uuid.uuid4().hex
         late_old_revisions.append(

@@ -82,6 +82,14 @@ def test_a_rebalance_just_after_a_fault_is_charged_to_that_fault() -> None:
     assert steady["searchable"] == Gap(36.0, 44.0)
 
 
+def test_the_rhythm_without_faults_is_read_between_the_faults_not_their_tails() -> None:
+    # faults 10 s apart with 15 s tails: the tails cover everything, the faults themselves do not
+    arrivals = [*every(0.5, 0, 100), 100.8]
+    windows = [FaultWindow("a", 10, 20), FaultWindow("b", 30, 40), FaultWindow("c", 50, 99)]
+    _, steady = fault_pauses(arrivals, windows, tail_s=15)
+    assert steady == Gap(99.5, 100.8)
+
+
 def test_a_pause_spanning_two_faults_counts_once_for_the_one_it_began_in() -> None:
     # still from 48 to 85: began during the first fault's tail, went on through the second
     arrivals = [*every(0.5, 0, 48.5), *every(0.5, 85, 120)]
@@ -122,4 +130,5 @@ def test_the_table_says_no_flow_when_nothing_came_after_a_fault() -> None:
     table = render_table(faults, steady, lost=3, doubled=1, flow_started=0, stages=("searchable",))
     assert "lost 3, doubled 1" in table
     assert "| late | 10 | 10.0 | no flow |" in table
+    assert "| no fault (longest pause or gap outside the faults) | | | 1.0 |" in table
     assert not table.splitlines()[-1].startswith("longest pause")
