@@ -29,9 +29,10 @@ order (one signature per article, shared by both):
   as the broker's log cleaner leaves it (the last record of each key; tombstones older than a day of
   event time gone, as ``delete.retention.ms``'s 24 h drops them): the steady state. Before the cleaner
   has run (the enrich app rolls the changelog's segments daily and cleans once a fifth of it is
-  superseded), a restart also reads the records not compacted yet: ``--uncompacted`` adds a row that
-  reads the whole log as written, every value and tombstone of the archive (the worst case, e.g. the
-  first restart after upgrading from an unbounded changelog).
+  superseded; the active segment is never cleaned), a restart also reads the records not compacted
+  yet: between cleanings a live restart reads up to a fifth more than this row. ``--uncompacted``
+  adds a row that reads the whole log as written, every value and tombstone of the archive (the
+  worst case, e.g. the first restart after upgrading from an unbounded changelog).
 
 Each run uses its own app id, input and output topics and data directory; its topics are deleted at
 the end. Results: printed and written to ``bench/results/dedup_memory.json``.
