@@ -16,7 +16,8 @@ from typing import Any
 
 import faust
 
-from services.enrich.app import app, route, settings
+from schemas.topics import min_insync_replicas
+from services.enrich.app import CHANGELOG_CONFIGS, app, duplicate_signatures, route, settings
 from services.enrich.log_throttle import throttle_repeats
 from services.enrich.pipeline import warm_up
 from services.runtime.kafka import ensure_topics, pipeline_topics, wait_for_broker
@@ -81,6 +82,7 @@ def main() -> None:
         | pipeline_topics(settings.topics),
         settings.topics.replication_factor,
     )
+    ensure_changelog_topic()
     if partitions[route.input_topic] != app.conf.topic_partitions:
         log.warning(
             "input topic partition count differs from settings; using the topic's",
@@ -104,6 +106,24 @@ def main() -> None:
     except SystemExit as exc:
         _start_over_if_kafka_left_during_startup(worker, exc)
         raise
+
+
+def ensure_changelog_topic() -> None:
+    """Create the near-duplicate changelog before faust starts, and wait until every broker knows it.
+
+    faust creates it itself, but on a fresh multi-broker cluster its first worker then hangs for good:
+    the consumer's metadata does not have the just-created topic yet, faust ignores it as missing and
+    never joins its group (seen on the 3-broker cluster, tests/cluster). Created here, it is in the
+    metadata before faust looks; an existing one gets its configs put back if they were changed.
+    """
+    changelog = duplicate_signatures.changelog_topic.get_topic_name()
+    replication_factor = settings.topics.replication_factor
+    configs = {
+        "cleanup.policy": "compact",
+        **CHANGELOG_CONFIGS,
+        "min.insync.replicas": str(min_insync_replicas(replication_factor)),
+    }
+    ensure_topics(settings.kafka, {changelog: 1}, replication_factor, configs={changelog: configs})
 
 
 def _start_over_if_kafka_left_during_startup(worker: EnrichWorker, exc: SystemExit) -> None:

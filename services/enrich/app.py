@@ -163,7 +163,7 @@ duplicate_signatures: GlobalTableT = app.GlobalTable(
     on_changelog_event=_remember_signature,
     # Articles leaving the window are deleted (tombstones): closed segments and an eager cleaner let
     # the broker compact them away within a day or so, so a restart reads about the window only.
-    # Applies when faust creates the topic; an existing one keeps its configs (kafka-configs alters).
+    # The topic is made (or an existing one's configs put back) by __main__.ensure_changelog_topic.
     extra_topic_configs=CHANGELOG_CONFIGS,
 )
 near_duplicates = NearDuplicateIndex(
