@@ -12,7 +12,7 @@ import time
 from .config import new_kafka_cluster_id, render_kafka_log4j, render_kafka_server_properties
 from .models import ComponentStatus, KafkaClusterStatus, UnderReplicatedPartition
 from .paths import StackPaths
-from .process import StackError, managed_pid, pid_alive, port_open, run, spawn_detached, tails
+from .process import StackError, managed_pid, pid_alive, port_open, run, spawn_detached, stop_pids, tails
 from .settings import StackSettings
 
 log = logging.getLogger(__name__)
@@ -22,8 +22,7 @@ MAIN_CLASS = "kafka.Kafka"
 _API_VERSIONS_REQUEST = (
     # ApiVersions v0 (api key 18), correlation id 1, client id "newswire-stack-probe": the one request
     # every broker answers before anything else, even while it starts up
-    struct.pack(">hhih", 18, 0, 1, len(b"newswire-stack-probe"))
-    + b"newswire-stack-probe"
+    struct.pack(">hhih", 18, 0, 1, len(b"newswire-stack-probe")) + b"newswire-stack-probe"
 )
 
 
@@ -121,6 +120,17 @@ class Kafka:
             log_path=self.node_paths.log if pid is not None else None,
             detail=detail,
         )
+
+    def stop(self, timeout: float | None = None) -> bool | None:
+        """SIGTERM this node (clean shutdown), SIGKILL it after ``timeout`` (default: the stop timeout).
+
+        Returns True if it stopped in time, False if it was killed, None if it was not running.
+        """
+        pid = self.managed_pid()
+        if pid is None:
+            return None
+        stopped = stop_pids({self.label: pid}, self.settings.stop_timeout if timeout is None else timeout)
+        return stopped[self.label]
 
     # -- start ---------------------------------------------------------------------------------
     def write_config(self) -> None:

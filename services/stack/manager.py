@@ -213,11 +213,11 @@ class Cluster:
             started = [c.startup_seconds for c in nodes if c.action == "started" and c.startup_seconds]
             if started:
                 timings[name] = max(started)
-        result = self.status()
-        # keep what up() did for each node (status() reports only what it sees now)
-        result.brokers = brokers
-        result.es_nodes = es_nodes
-        result.kafka, result.elasticsearch = brokers[0], es_nodes[0]
+        result = self._settled_status()
+        # what up() did for each node, beside what status() sees now
+        for now, done in zip([*result.brokers, *result.es_nodes], [*brokers, *es_nodes], strict=True):
+            now.action, now.startup_seconds = done.action, done.startup_seconds
+            now.extra = {**done.extra, **now.extra}
         timings["total"] = round(time.monotonic() - t0, 2)
         result.timings = timings
         log.info(
@@ -227,6 +227,18 @@ class Cluster:
             timings,
         )
         return result
+
+    def _settled_status(self, timeout: float = 30.0) -> StackStatus:
+        """The status once every broker knows every other (each node is healthy by its own view
+        first; the others learn of it from the metadata log a moment later), or after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.status()
+            kc = result.kafka_cluster
+            settled = kc is not None and kc.brokers == self.settings.kafka_node_ids
+            if (settled and result.healthy) or time.monotonic() > deadline:
+                return result
+            time.sleep(0.5)
 
     # -- down ------------------------------------------------------------------------------------
     def down(self) -> StackStatus:
