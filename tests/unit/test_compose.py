@@ -628,6 +628,302 @@ def test_dockerignore_keeps_build_inputs_and_drops_local_state() -> None:
         assert dockerignore_excludes(local), f".dockerignore should leave out {local}"
 
 
+# -- tests: secure mode (profile "secure") ---------------------------------------------------------
+
+#: Secure service -> the process (services/stack/secure/clients.py) whose env file it mounts.
+SECURE_PROCESSES = {
+    "secure-init": "operator",
+    "ingest-secure": "ingest",
+    "enrich-secure": "enrich",
+    "index-secure": "index",
+    "alert-secure": "alert",
+    "search-secure": "search",
+}
+SECURE_ONE_SHOTS = ("secure-setup", "secure-provision", "secure-init")
+SECURE_BROKERS = {"kafka": "kafka-secure", "elasticsearch": "elasticsearch-secure"}
+SECURE_ENV_DIR = "/run/newswire"
+
+
+def secure_services() -> dict[str, dict[str, Any]]:
+    return {name: spec for name, spec in services().items() if "secure" in (spec.get("profiles") or [])}
+
+
+def volume_mounts(service: str) -> dict[str, str]:
+    """``{volume: "target[:ro]"}`` of a service's named-volume mounts."""
+    mounts = {}
+    for entry in services()[service].get("volumes") or []:
+        source, _, target = str(entry).partition(":")
+        mounts[source] = target
+    return mounts
+
+
+def kafka_secure_properties() -> dict[str, str]:
+    (mounted,) = services()["kafka-secure"]["configs"]
+    content = interpolate(compose()["configs"][mounted["source"]]["content"])
+    properties = {}
+    for line in content.splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, sep, value = line.partition("=")
+            assert sep, line
+            properties[key] = value
+    return properties
+
+
+def option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def dockerfile_uid() -> int:
+    useradd = next(a for k, a in dockerfile_instructions(APP_DOCKERFILE) if k == "RUN" and "useradd" in a)
+    return int(option(useradd.split(), "--uid"))
+
+
+def test_the_secure_profile_is_a_separate_stack_and_the_default_stays_plain() -> None:
+    secure = secure_services()
+    assert set(secure) == {*SECURE_PROCESSES, *SECURE_ONE_SHOTS, *SECURE_BROKERS.values()}
+    plain = {name: spec for name, spec in services().items() if not spec.get("profiles")}
+    assert set(plain) == {*BROKERS, "init", *PIPELINE_SERVICES, SEARCH_SERVICE}
+    for name in plain:
+        assert not set(volume_mounts(name)) & {v for s in secure for v in volume_mounts(s)}, name
+        for dep in depends_on(name):
+            assert dep not in secure, f"{name} would pull in secure service {dep}"
+    plain_ports = {interpolate(str(p)).rsplit(":", 1)[0] for s in plain.values() for p in s.get("ports", [])}
+    secure_ports = {
+        interpolate(str(p)).rsplit(":", 1)[0] for s in secure.values() for p in s.get("ports", [])
+    }
+    assert secure_ports and not plain_ports & secure_ports, "both stacks can run side by side"
+    for name in secure:
+        for dep in depends_on(name):
+            assert dep in secure, f"{name} depends on plain {dep}"
+
+
+def test_secure_kafka_is_the_secure_node_settings_of_principals_and_kafka_node() -> None:
+    """The node's properties are kafka_node.secure_server_properties for host kafka-secure, exactly."""
+    from services.stack.secure import __main__ as setup
+    from services.stack.secure.certs import CertificateAuthority, NodeCert
+    from services.stack.secure.kafka_node import secure_server_properties
+    from services.stack.secure.principals import ADMIN, BROKER_CN, USERNAME_PREFIX
+
+    props = kafka_secure_properties()
+    listeners = dict(item.split("://", 1) for item in props["listeners"].split(","))
+    tls_dir = volume_mounts("kafka-secure")["kafka-secure-tls"].removesuffix(":ro")
+    wanted = secure_server_properties(
+        host="kafka-secure",
+        client_port=port_of(listeners["CLIENT"]),
+        broker_port=port_of(listeners["BROKER"]),
+        controller_port=port_of(listeners["CONTROLLER"]),
+        node_cert=NodeCert("kafka-secure", Path("-"), Path("-"), Path(tls_dir, setup.KAFKA_BUNDLE)),
+        ca=CertificateAuthority(Path(tls_dir, setup.CA_FILE), Path("-")),
+        admin_username=f"{USERNAME_PREFIX}{ADMIN}",
+    )
+    assert {key: props[key] for key in wanted} == wanted
+    # The listeners: SASL_SSL (SCRAM-SHA-512) for clients, TLS with certificates between nodes, no plaintext.
+    protocols = dict(item.split(":") for item in props["listener.security.protocol.map"].split(","))
+    assert protocols == {"CLIENT": "SASL_SSL", "BROKER": "SSL", "CONTROLLER": "SSL"}
+    assert "PLAINTEXT" not in " ".join(props.values())
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert props["super.users"] == f"User:{BROKER_CN};User:{USERNAME_PREFIX}{ADMIN}"
+    assert (
+        props["controller.quorum.voters"]
+        == f"{props['node.id']}@kafka-secure:{port_of(listeners['CONTROLLER'])}"
+    )
+    # The clients' bootstrap is the CLIENT listener; setup and provision agree with the mounts.
+    client = listeners["CLIENT"]
+    assert environment("ingest-secure")["NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS"] == client
+    assert option(command("secure-provision"), "--bootstrap") == client
+    assert (
+        option(command("secure-setup"), "--kafka-host")
+        == "kafka-secure"
+        == services()["kafka-secure"]["hostname"]
+    )
+    assert option(command("secure-setup"), "--kafka-ca-path") == props["ssl.truststore.location"]
+    assert volume_mounts("secure-setup")["kafka-secure-tls"] == f"/secure/{setup.KAFKA}"
+
+
+def test_secure_kafka_formats_with_every_scram_user_and_checks_health_as_the_admin() -> None:
+    from services.stack.secure import __main__ as setup
+
+    script = " ".join(command("kafka-secure"))
+    (mounted,) = services()["kafka-secure"]["configs"]
+    tls_dir = volume_mounts("kafka-secure")["kafka-secure-tls"].removesuffix(":ro")
+    assert f"mapfile -t scram < {tls_dir}/{setup.SCRAM_ARGS}" in script
+    assert re.search(
+        rf'kafka-storage.sh format --ignore-formatted -t "\$CLUSTER_ID" '
+        rf'-c {mounted["target"]} "\$\{{scram\[@\]\}}"',
+        script,
+    )
+    assert f"exec /opt/kafka/bin/kafka-server-start.sh {mounted['target']}" in script
+    assert len(environment("kafka-secure")["CLUSTER_ID"]) == 22
+    probe = " ".join(services()["kafka-secure"]["healthcheck"]["test"])
+    listeners = dict(item.split("://", 1) for item in kafka_secure_properties()["listeners"].split(","))
+    assert (
+        f"--bootstrap-server {listeners['CLIENT']} --command-config {tls_dir}/{setup.KAFKA_ADMIN_CONFIG}"
+        in probe
+    )
+
+
+def test_secure_elasticsearch_is_the_secure_node_settings_with_tls_on_both_layers() -> None:
+    from services.stack.secure import __main__ as setup
+    from services.stack.secure.es_node import CERTS_DIR, secure_es_settings
+
+    env = environment("elasticsearch-secure")
+
+    def rendered(value: object) -> str:
+        if isinstance(value, bool):
+            return str(value).lower()
+        return ",".join(value) if isinstance(value, list) else str(value)
+
+    wanted = {key: rendered(value) for key, value in secure_es_settings().items()}
+    assert {key: env.get(key) for key in wanted} == wanted
+    certs_dir = f"/usr/share/elasticsearch/config/{CERTS_DIR}"
+    assert volume_mounts("elasticsearch-secure")["es-secure-certs"] == f"{certs_dir}:ro"
+    assert env["ELASTIC_PASSWORD_FILE"] == f"{certs_dir}/{setup.ES_BOOTSTRAP_PASSWORD}"
+    assert volume_mounts("secure-setup")["es-secure-certs"] == f"/secure/{setup.ELASTICSEARCH}"
+    probe = " ".join(services()["elasticsearch-secure"]["healthcheck"]["test"])
+    assert "https://localhost:9200/_cluster/health?wait_for_status=yellow" in probe
+    assert f"--cacert config/{CERTS_DIR}/ca.crt" in probe and "curl -f" in probe
+    url = "https://elasticsearch-secure:9200"
+    assert option(command("secure-provision"), "--es-url") == url
+    for name in ("index-secure", "alert-secure", "search-secure", "secure-init"):
+        assert environment(name)["NEWSWIRE_ES_URL"] == url, name
+    assert services()["elasticsearch-secure"]["build"] == services()["elasticsearch"]["build"]
+
+
+def test_each_secure_service_gets_only_its_own_principals_credentials() -> None:
+    from services.stack.secure import __main__ as setup
+    from services.stack.secure.clients import PROCESS_PRINCIPALS
+
+    provision = volume_mounts("secure-provision")
+    assert provision == {
+        "secure-state": f"/secure/{setup.STATE}",
+        **{f"secure-env-{p}": f"/secure/{setup.ENV}/{p}" for p in PROCESS_PRINCIPALS},
+    }
+    env_file = f"{SECURE_ENV_DIR}/{setup.ENV_FILE}"
+    assert option(command("secure-provision"), "--env-ca-path") == f"{SECURE_ENV_DIR}/{setup.CA_FILE}"
+    for name, process in SECURE_PROCESSES.items():
+        assert volume_mounts(name) == {f"secure-env-{process}": f"{SECURE_ENV_DIR}:ro"}, name
+        argv = command(name)
+        assert argv[:6] == ["python", "-m", "services.stack.secure", "exec", env_file, "--"], name
+        assert_runnable(argv[:3], name)
+        for inner in shell_commands(argv[6:]):
+            assert_runnable(inner, name)
+        # Nothing secret in the compose file itself: it all comes from the env file.
+        assert not [key for key in environment(name) if key.endswith(("PASSWORD", "API_KEY", "USERNAME"))]
+    for name in SECURE_PROCESSES:
+        if name != "secure-init":
+            assert command(name)[6:] == ["python", "-m", f"services.{name.removesuffix('-secure')}"]
+    # The CA key and every password: only the two one-shot setup steps mount them.
+    holders = {name for name in services() if "secure-state" in volume_mounts(name)}
+    assert holders == {"secure-setup", "secure-provision"}
+    # Node material: only its node and the setup that writes it.
+    for volume, node in (("kafka-secure-tls", "kafka-secure"), ("es-secure-certs", "elasticsearch-secure")):
+        assert {name for name in services() if volume in volume_mounts(name)} == {"secure-setup", node}
+
+
+def test_the_secure_processes_cover_every_principal() -> None:
+    """Compose's env volumes are the processes of clients.py, which carry every principal of principals.py."""
+    from services.stack.secure.clients import PROCESS_PRINCIPALS
+    from services.stack.secure.principals import principals
+
+    volumes = {
+        name.removeprefix("secure-env-") for name in compose()["volumes"] if name.startswith("secure-env-")
+    }
+    assert volumes == set(PROCESS_PRINCIPALS)
+    carried = {principal for process in volumes for principal in PROCESS_PRINCIPALS[process]}
+    assert carried == {p.name for p in principals()}
+    assert set(SECURE_PROCESSES.values()) == volumes - {"publisher"}, "a publisher mounts its own volume"
+
+
+def test_secure_start_order_and_owners() -> None:
+    for broker in SECURE_BROKERS.values():
+        assert depends_on(broker)["secure-setup"]["condition"] == "service_completed_successfully"
+    for broker in SECURE_BROKERS.values():
+        assert depends_on("secure-provision")[broker]["condition"] == "service_healthy"
+    assert depends_on("secure-init")["secure-provision"]["condition"] == "service_completed_successfully"
+    for name in SECURE_PROCESSES:
+        if name != "secure-init":
+            assert depends_on(name)["secure-init"]["condition"] == "service_completed_successfully"
+            assert services()[name].get("restart") == "unless-stopped"
+    for one_shot in SECURE_ONE_SHOTS:
+        assert services()[one_shot].get("restart") == "no"
+    assert services()["secure-setup"]["user"] == services()["secure-provision"]["user"] == "0:0"
+    uid = dockerfile_uid()
+    assert option(command("secure-provision"), "--service-owner") == f"{uid}:{uid}"
+    assert "user" not in services()["ingest-secure"], "the services run as the image's own user"
+    # The official images' users: apache/kafka's appuser and Elasticsearch's (uid 1000, group 0).
+    assert option(command("secure-setup"), "--kafka-owner") == "1000:1000"
+    assert option(command("secure-setup"), "--es-owner") == "1000:0"
+    assert image_tag(services()["kafka-secure"]["image"]) == image_tag(services()["kafka"]["image"])
+
+
+def test_secure_setup_writes_each_nodes_files_and_the_scram_users(tmp_path: Path) -> None:
+    """The setup's real first step: node certificates with the container names, 0600 files, and one
+    ``--add-scram`` per Kafka principal of principals.py plus the admin."""
+    from cryptography import x509
+
+    from services.stack.secure import __main__ as setup
+    from services.stack.secure.credentials import load_credentials
+    from services.stack.secure.principals import kafka_users
+
+    argv = command("secure-setup")
+    setup.compose_setup(
+        tmp_path,
+        kafka_host=option(argv, "--kafka-host"),
+        es_host=option(argv, "--es-host"),
+        kafka_ca_path=option(argv, "--kafka-ca-path"),
+        kafka_owner=None,
+        es_owner=None,
+    )
+    creds = load_credentials(tmp_path / setup.STATE)
+    lines = (tmp_path / setup.KAFKA / setup.SCRAM_ARGS).read_text().splitlines()
+    users = sorted(line.split("name=")[1].split(",")[0] for line in lines[1::2])
+    assert lines[0::2] == ["--add-scram"] * len(users)
+    assert users == sorted([creds.kafka_admin.username, *(p.username for p in kafka_users())])
+    for node, folder in (("kafka-secure", setup.KAFKA), ("elasticsearch-secure", setup.ELASTICSEARCH)):
+        for path in (tmp_path / folder).iterdir():
+            assert path.stat().st_mode & 0o777 == 0o600, path
+        cert_file = setup.KAFKA_BUNDLE if folder == setup.KAFKA else setup.ES_CERT
+        cert = x509.load_pem_x509_certificates((tmp_path / folder / cert_file).read_bytes())[0]
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert node in names.get_values_for_type(x509.DNSName), node
+    admin_config = (tmp_path / setup.KAFKA / setup.KAFKA_ADMIN_CONFIG).read_text()
+    assert "security.protocol=SASL_SSL" in admin_config and option(argv, "--kafka-ca-path") in admin_config
+    assert (
+        tmp_path / setup.ELASTICSEARCH / setup.ES_BOOTSTRAP_PASSWORD
+    ).read_text() == creds.es_admin.password
+
+
+def test_secure_exec_starts_the_command_with_the_env_files_variables(tmp_path: Path) -> None:
+    from services.stack.secure import __main__ as setup
+
+    values = {"NEWSWIRE_ES_API_KEY": "a2V5OnNlY3JldA==+/", "NEWSWIRE_KAFKA_SASL_PASSWORD": "p w'\"$x"}
+    env_file = tmp_path / setup.ENV_FILE
+    env_file.write_text(setup.env_file_text(values))
+    show = f"import json, os; print(json.dumps({{k: os.environ[k] for k in {sorted(values)!r}}}))"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.stack.secure",
+            "exec",
+            str(env_file),
+            "--",
+            sys.executable,
+            "-c",
+            show,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+        check=True,
+    )
+    import json
+
+    assert json.loads(result.stdout) == values
+
+
 # -- the real thing, where available --------------------------------------------------------------
 
 
@@ -646,7 +942,7 @@ def test_docker_compose_config_accepts_the_file() -> None:
     missing = compose_cli_missing()
     if missing:
         pytest.skip(f"cannot run `docker compose config`: {missing}")
-    for profile in ([], ["--profile", "kibana"]):
+    for profile in ([], ["--profile", "kibana"], ["--profile", "secure"]):
         result = subprocess.run(
             ["docker", "compose", "-f", str(COMPOSE_FILE), *profile, "config", "--quiet"],
             capture_output=True,
