@@ -310,6 +310,10 @@ def _locked(settings: StackSettings | None, action: Callable[[Cluster], T], pref
 
 def up(settings: StackSettings | None = None) -> StackStatus:
     """Bring every Kafka and Elasticsearch node up (idempotent). Raises StackError (with log tails)."""
+    settings = settings or StackSettings()
+    if running_as_root():
+        # before the state dir is chosen: the ES user must exist to tell whether it can reach it
+        ensure_user(settings.es_user)
     return _locked(settings, Cluster.up, prefer_recorded=False)
 
 
