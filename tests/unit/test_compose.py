@@ -48,6 +48,8 @@ SETTINGS_CLASSES = (
     ("services.index.settings", "Settings"),
     ("services.search.settings", "Settings"),
     ("services.alert.settings", "Settings"),
+    # The watches API's store (hosted by the search service): its own Elasticsearch credentials.
+    ("services.watches.settings", "WatchStoreSettings"),
 )
 #: The Kafka consumers: the three stages and the alert service (beside index on articles.enriched).
 PIPELINE_SERVICES = ("ingest", "enrich", "index", "alert")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ from tests.unit.test_compose import module_exists, real_setting_names, settings_
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 K8S = REPO_ROOT / "deploy" / "k8s"
+#: Secure mode's overlays (README "Security"): checked by the tests at the end, not as plain manifests.
+SECURE = K8S / "secure"
 INPUT_TOPICS = {
     "ingest": TOPICS.raw,
     "enrich": TOPICS.ingested,
@@ -45,6 +49,8 @@ SEARCH_SECRET = "newswire-search-credentials"
 def documents() -> tuple[tuple[Path, dict[str, Any]], ...]:
     found = []
     for path in sorted(K8S.rglob("*.yaml")):
+        if SECURE in path.parents:
+            continue
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             if doc:
                 found.append((path, doc))
@@ -324,3 +330,274 @@ def test_disruption_budgets_and_pod_monitor_select_the_deployments() -> None:
     scraped = {endpoint["port"] for endpoint in endpoints}
     for name, deployment in deployments().items():
         assert scraped & {p["name"] for p in container(deployment)["ports"]}, f"{name} is not scraped"
+
+
+# -- secure mode: deploy/k8s/secure/operators and deploy/k8s/secure/services ------------------------
+
+SECURE_OPERATORS = SECURE / "operators"
+SECURE_SERVICES = SECURE / "services"
+#: Strimzi's ACL operation names for principals.py's (Kafka's) operations.
+STRIMZI_OPERATIONS = {
+    "READ": "Read",
+    "WRITE": "Write",
+    "CREATE": "Create",
+    "DELETE": "Delete",
+    "ALTER": "Alter",
+    "DESCRIBE": "Describe",
+    "DESCRIBE_CONFIGS": "DescribeConfigs",
+    "ALL": "All",
+}
+
+
+def yaml_documents(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+
+
+def kustomization(folder: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((folder / "kustomization.yaml").read_text(encoding="utf-8"))
+    return loaded
+
+
+def applied_documents(folder: Path) -> list[dict[str, Any]]:
+    """The documents of the files a kustomization lists as resources (not its parents', not patches)."""
+    found = []
+    for resource in kustomization(folder)["resources"]:
+        if (folder / resource).is_file():
+            found += yaml_documents(folder / resource)
+    return found
+
+
+def secure_kafka() -> dict[str, Any]:
+    (kafka,) = [doc for doc in applied_documents(SECURE_OPERATORS) if doc["kind"] == "Kafka"]
+    return kafka
+
+
+def service_patches() -> dict[str, dict[str, Any]]:
+    """Deployment patches of the secure services overlay, by component (newswire-<component>)."""
+    patches = {}
+    for entry in kustomization(SECURE_SERVICES)["patches"]:
+        (doc,) = yaml_documents(SECURE_SERVICES / entry["path"])
+        if doc["kind"] == "Deployment":
+            patches[doc["metadata"]["name"].removeprefix("newswire-")] = doc
+    return patches
+
+
+def config_patch() -> dict[str, Any]:
+    (doc,) = yaml_documents(SECURE_SERVICES / "configmap.yaml")
+    data: dict[str, Any] = doc["data"]
+    return data
+
+
+def secure_config() -> dict[str, str]:
+    """The ConfigMap as the overlay leaves it (a null value removes the key)."""
+    merged: dict[str, Any] = {**config(), **config_patch()}
+    return {name: str(value) for name, value in merged.items() if value is not None}
+
+
+def strimzi_acl(grant: Any) -> dict[str, Any]:
+    resource = {"type": grant.resource.lower()}
+    if grant.resource != "CLUSTER":
+        resource |= {"name": grant.name, "patternType": "prefix" if grant.prefixed else "literal"}
+    return {"resource": resource, "operations": [STRIMZI_OPERATIONS[grant.operation]], "host": "*"}
+
+
+@pytest.mark.parametrize("folder", [SECURE_OPERATORS, SECURE_SERVICES], ids=["operators", "services"])
+def test_secure_kustomizations_list_existing_files(folder: Path) -> None:
+    spec = kustomization(folder)
+    for resource in spec["resources"]:
+        assert (folder / resource).exists(), f"{resource} does not exist"
+        if not (folder / resource).is_file():
+            assert (folder / resource / "kustomization.yaml").is_file(), resource
+    for patch in spec.get("patches", []):
+        assert (folder / patch["path"]).is_file(), patch
+    assert "eck-users.example.yaml" not in spec["resources"], "placeholder passwords must not be applied"
+
+
+def test_strimzi_users_are_the_kafka_principals_with_exactly_their_acls() -> None:
+    from services.stack.secure.principals import kafka_users
+
+    users = {
+        doc["metadata"]["name"]: doc
+        for doc in applied_documents(SECURE_OPERATORS)
+        if doc["kind"] == "KafkaUser"
+    }
+    wanted = {principal.username: principal for principal in kafka_users()}
+    assert set(users) == set(wanted)
+    kafka = secure_kafka()
+    for username, user in users.items():
+        assert user["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
+        assert (
+            user["metadata"]["namespace"]
+            == kafka["spec"]["entityOperator"]["userOperator"]["watchedNamespace"]
+        )
+        assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
+        assert user["spec"]["authorization"]["type"] == "simple"
+        acls = user["spec"]["authorization"]["acls"]
+        assert acls == [strimzi_acl(grant) for grant in wanted[username].kafka], username
+    # The user operator's namespace is the services' (their pods read the Secrets it makes).
+    base = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert kafka["spec"]["entityOperator"]["userOperator"]["watchedNamespace"] == base["namespace"]
+
+
+def test_the_secure_kafka_listener_is_tls_with_scram_and_acls_deny_by_default() -> None:
+    from schemas.topics import min_insync_replicas
+
+    kafka = secure_kafka()
+    spec = kafka["spec"]["kafka"]
+    (listener,) = spec["listeners"]
+    assert listener["tls"] is True and listener["type"] == "internal"
+    assert listener["authentication"] == {"type": "scram-sha-512"}
+    assert spec["authorization"]["type"] == "simple" and not spec["authorization"].get("superUsers")
+    assert spec["config"]["allow.everyone.if.no.acl.found"] is False
+    replicas = int(config()["NEWSWIRE_TOPICS_REPLICATION_FACTOR"])
+    assert spec["config"]["default.replication.factor"] == replicas
+    assert spec["config"]["min.insync.replicas"] == min_insync_replicas(replicas)
+    (pool,) = [doc for doc in applied_documents(SECURE_OPERATORS) if doc["kind"] == "KafkaNodePool"]
+    assert pool["spec"]["replicas"] >= replicas and set(pool["spec"]["roles"]) == {"broker", "controller"}
+    assert kafka["metadata"]["annotations"]["strimzi.io/kraft"] == "enabled"
+    # The services connect to that listener, with TLS, SCRAM and Strimzi's cluster CA.
+    from services.stack.secure.kafka_node import MECHANISM
+
+    name, namespace = kafka["metadata"]["name"], kafka["metadata"]["namespace"]
+    settings = secure_config()
+    assert settings["NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS"] == (
+        f"{name}-kafka-bootstrap.{namespace}.svc:{listener['port']}"
+    )
+    assert settings["NEWSWIRE_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert settings["NEWSWIRE_KAFKA_SASL_MECHANISM"] == MECHANISM
+    assert "NEWSWIRE_ES_USERNAME" not in settings, "no shared Elasticsearch user in secure mode"
+    ca_dir = str(Path(settings["NEWSWIRE_KAFKA_SSL_CAFILE"]).parent)
+    for component, patch in service_patches().items():
+        pod = patch["spec"]["template"]["spec"]
+        mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0].get("volumeMounts", [])}
+        if INPUT_TOPICS.get(component):
+            volumes = {v["name"]: v for v in pod["volumes"]}
+            assert volumes[mounts[ca_dir]]["secret"]["secretName"] == f"{name}-cluster-ca-cert", component
+        else:
+            assert ca_dir not in mounts, f"{component} does not use Kafka"
+
+
+def test_eck_roles_and_users_are_the_elasticsearch_principals() -> None:
+    from services.stack.secure.principals import es_principals
+
+    (roles_secret,) = [doc for doc in applied_documents(SECURE_OPERATORS) if doc["kind"] == "Secret"]
+    roles = yaml.safe_load(roles_secret["stringData"]["roles.yml"])
+    wanted = {p.es_role.name: p.es_role.descriptor() for p in es_principals() if p.es_role}
+    assert roles == wanted
+    deleters = [
+        name for name, role in roles.items() for grant in role["indices"] if "all" in grant["privileges"]
+    ]
+    assert deleters == ["newswire-operator"], "only the operator may delete an index"
+    (patch,) = yaml_documents(SECURE_OPERATORS / "eck-auth.yaml")
+    (cluster,) = of_kind("Elasticsearch")
+    assert patch["metadata"]["name"] == cluster["metadata"]["name"]
+    assert patch["spec"]["auth"]["roles"] == [{"secretName": roles_secret["metadata"]["name"]}]
+    realm = [entry["secretName"] for entry in patch["spec"]["auth"]["fileRealm"]]
+    assert realm == [f"newswire-es-{p.name}" for p in es_principals()]
+    examples = {
+        doc["metadata"]["name"]: doc for doc in yaml_documents(SECURE_OPERATORS / "eck-users.example.yaml")
+    }
+    assert set(examples) == set(realm)
+    for principal in es_principals():
+        example = examples[f"newswire-es-{principal.name}"]
+        assert example["type"] == "kubernetes.io/basic-auth"
+        assert principal.es_role is not None
+        assert example["stringData"]["username"] == principal.username
+        assert example["stringData"]["roles"] == principal.es_role.name
+
+
+def test_each_secure_pod_gets_only_its_own_principals_credentials() -> None:
+    """A Deployment's env names the Secrets of exactly the principals its process carries
+    (services/stack/secure/clients.py), and together with the ConfigMap it sets every variable
+    clients.process_env gives that process (users and passwords: no API keys on ECK)."""
+    from services.stack.secure.clients import PROCESS_PRINCIPALS, process_env
+    from services.stack.secure.credentials import Credentials, Login
+    from services.stack.secure.principals import by_name, es_principals, kafka_users
+
+    creds = Credentials(
+        Path("-"),
+        kafka={p.name: Login(p.username, "-") for p in kafka_users()},
+        elasticsearch={p.name: Login(p.username, "-") for p in es_principals()},
+        api_keys={},
+    )
+    patches = service_patches()
+    assert set(patches) == set(deployments())
+    for component, patch in patches.items():
+        (spec,) = patch["spec"]["template"]["spec"]["containers"]
+        assert spec["envFrom"] == [{"configMapRef": {"name": "newswire-config"}}], component
+        env = {item["name"]: item for item in spec["env"]}
+        wanted = process_env(creds, component, bootstrap="-", es_url="-", ca_file="-")
+        assert set(wanted) <= set(env) | set(secure_config()), component
+        secrets = {item["valueFrom"]["secretKeyRef"]["name"] for item in env.values() if "valueFrom" in item}
+        principals = [by_name(name) for name in PROCESS_PRINCIPALS[component]]
+        expected = {f"newswire-{p.name}" for p in principals if p.kafka}
+        expected |= {f"newswire-es-{p.name}" for p in principals if p.es_role}
+        assert secrets == expected, component
+        for name, item in env.items():
+            if name == "NEWSWIRE_KAFKA_SASL_USERNAME":
+                assert item["value"] == by_name(component).username
+            elif name.endswith(("PASSWORD", "USERNAME")):
+                assert item["valueFrom"]["secretKeyRef"]["key"] == name.rsplit("_", 1)[1].lower(), name
+
+
+def kustomize_build(folder: Path) -> list[dict[str, Any]]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl (kustomize) is not installed")
+    result = subprocess.run(
+        [kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def test_the_secure_operators_overlay_builds_with_the_plain_resources() -> None:
+    built = kustomize_build(SECURE_OPERATORS)
+    kinds = sorted(doc["kind"] for doc in built)
+    plain = sorted(
+        doc["kind"] for _, doc in documents() if doc.get("kind") in ("KafkaTopic", "Elasticsearch")
+    )
+    assert [kind for kind in kinds if kind in ("KafkaTopic", "Elasticsearch")] == plain
+    (cluster,) = [doc for doc in built if doc["kind"] == "Elasticsearch"]
+    assert cluster["spec"]["auth"]["roles"] and cluster["spec"]["nodeSets"], "the patch keeps the node sets"
+
+
+def test_the_secure_services_overlay_gives_each_service_its_principal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rendered by kustomize and read back through the services' settings classes."""
+    from services.stack.secure.principals import by_name
+
+    built = kustomize_build(SECURE_SERVICES)
+    (configmap,) = [doc for doc in built if doc["kind"] == "ConfigMap"]
+    for deployment in [doc for doc in built if doc["kind"] == "Deployment"]:
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        (spec,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert [s for s in spec["envFrom"] if "secretRef" in s] == [], component
+        env = {name: str(value) for name, value in configmap["data"].items()}
+        for item in spec["env"]:
+            ref = item.get("valueFrom", {}).get("secretKeyRef")
+            if ref is None:
+                env[item["name"]] = str(item.get("value", POD_NAME))
+            else:
+                # What the Secret holds: the principal's username (newswire-es-<name> / newswire-<name>).
+                principal = ref["name"].removeprefix("newswire-").removeprefix("es-")
+                env[item["name"]] = by_name(principal).username if ref["key"] == "username" else "secret"
+        with monkeypatch.context() as patch:
+            for variable in [v for v in os.environ if v.startswith("NEWSWIRE_")]:
+                patch.delenv(variable)
+            for variable, value in env.items():
+                patch.setenv(variable, value)
+            settings = importlib.import_module(SERVICE_SETTINGS[component][0]).Settings()
+            if component == SEARCH:
+                from services.watches.settings import WatchStoreSettings
+
+                assert settings.elasticsearch_settings().username == by_name("search").username
+                assert WatchStoreSettings().elasticsearch_settings().username == by_name("watches").username
+                continue
+        assert settings.kafka.security_protocol == "SASL_SSL", component
+        assert settings.kafka.sasl_username == by_name(component).username, component
+        if component == "index":
+            assert settings.elasticsearch.username == by_name(component).username
+        if component == "alert":
+            assert settings.elasticsearch_settings().username == by_name(component).username
