@@ -13,11 +13,14 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.topics import min_insync_replicas
+from services.runtime.settings import TopicSettings
+
 #: The repository root: the parent of ``services/``.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-#: Partitions of the pipeline's topics (the contract of issue 14: room for up to six workers per service).
-PIPELINE_PARTITIONS = 6
+#: Partitions of the pipeline's topics: the services' own default (room for six workers per service).
+PIPELINE_PARTITIONS: int = TopicSettings.model_fields["partitions"].default
 
 _DEFAULT_JAVA_17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 
@@ -151,8 +154,8 @@ class StackSettings(BaseSettings):
 
     @property
     def min_insync_replicas(self) -> int:
-        """With copies, an acks=all write needs two of them: one broker may be down, none is lost."""
-        return 1 if self.replication_factor == 1 else 2
+        """The brokers' default for topics: the pipeline topics' own rule (``schemas.topics``)."""
+        return min_insync_replicas(self.replication_factor)
 
     @property
     def es_replicas(self) -> int:
