@@ -601,3 +601,45 @@ def test_the_secure_services_overlay_gives_each_service_its_principal(
             assert settings.elasticsearch.username == by_name(component).username
         if component == "alert":
             assert settings.elasticsearch_settings().username == by_name(component).username
+
+
+def kafka_grants_cell(principal: Any) -> str:
+    """A principal's Kafka ACLs as the README shows them: by operation; the DESCRIBE grants every
+    service holds on the pipeline's topics in one phrase."""
+    from services.stack.secure.principals import _sees_the_pipeline
+
+    if not principal.kafka:
+        return "-"
+    sees = set(_sees_the_pipeline())
+    sees_all = sees <= set(principal.kafka)
+    by_operation: dict[str, list[str]] = {}
+    for grant in principal.kafka:
+        if sees_all and grant in sees:
+            continue
+        star = "*" if grant.prefixed else ""
+        target = (
+            "cluster" if grant.resource == "CLUSTER" else f"{grant.resource.lower()} `{grant.name}{star}`"
+        )
+        by_operation.setdefault(grant.operation, []).append(target)
+    cell = "; ".join(f"{operation} {', '.join(targets)}" for operation, targets in by_operation.items())
+    return cell + ("; DESCRIBE, DESCRIBE_CONFIGS every pipeline topic" if sees_all else "")
+
+
+def es_role_cell(principal: Any) -> str:
+    role = principal.es_role
+    if role is None:
+        return "-"
+    parts = ["cluster: " + ", ".join(role.cluster)] if role.cluster else []
+    for grant in role.indices:
+        parts.append(", ".join(f"`{name}`" for name in grant.names) + ": " + ", ".join(grant.privileges))
+    return "; ".join(parts)
+
+
+def test_the_readme_permission_table_is_principals_py() -> None:
+    from services.stack.secure.principals import principals
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- principals table:")
+    table = readme[readme.index("\n", start) + 1 : readme.index("<!-- end of principals table -->")]
+    rows = [f"| `{p.username}` | {kafka_grants_cell(p)} | {es_role_cell(p)} |" for p in principals()]
+    assert table.strip().splitlines()[2:] == rows
