@@ -31,6 +31,7 @@ from services.runtime.kafka import ensure_topics, pipeline_topics
 from services.runtime.logging import configure_logging
 from services.runtime.settings import ElasticsearchSettings, KafkaSettings, TopicSettings
 from services.stack import StackSettings, down, pipeline, up
+from services.stack.manager import effective_settings
 from services.stack.settings import REPO_ROOT
 
 log = logging.getLogger("newswire.quickstart")
@@ -74,7 +75,8 @@ def run_up(timeout_s: float, workers: dict[str, int] | None = None) -> int:
     log.info("Kafka and Elasticsearch are up after %.1fs", time.monotonic() - started)
     # What follows (topics, index, services, the CLI) reaches this stack with its replication,
     # unless the environment says otherwise.
-    for name, value in stack_settings.client_env().items():
+    # The recorded topology: after `newswire stack up --brokers 3 --es-nodes 3`, a plain `make up` uses it.
+    for name, value in effective_settings(stack_settings).client_env().items():
         os.environ.setdefault(name, value)
 
     topic_settings = TopicSettings()
