@@ -105,15 +105,16 @@ def compose_setup(
     log.info("secure material ready", extra={"root": str(root), "credentials": str(creds.path)})
 
 
-def ensure_es_native_users(url: str, ca_file: str, creds: credentials.Credentials) -> None:
-    """As ``elastic``: every principal's role, its user, and ``newswire-admin`` (superuser), in the
-    native realm (the official image has a security index; :func:`.es_node.file_realm_files` is the
-    native stack's way without one). PUT is an upsert: a rerun resets passwords to the saved ones."""
+def ensure_es_native_users(
+    url: str, ca_file: str, creds: credentials.Credentials, bootstrap_user: str = ES_BOOTSTRAP_USER
+) -> None:
+    """As ``bootstrap_user`` (whose password is the admin's): every principal's role, its user, and
+    ``newswire-admin`` (superuser), in the native realm (the official image has a security index;
+    :func:`.es_node.file_realm_files` is the native stack's way without one). PUT is an upsert: a
+    rerun sets the saved passwords again."""
     from elasticsearch import Elasticsearch
 
-    es = Elasticsearch(
-        url.split(","), basic_auth=(ES_BOOTSTRAP_USER, creds.es_admin.password), ca_certs=ca_file
-    )
+    es = Elasticsearch(url.split(","), basic_auth=(bootstrap_user, creds.es_admin.password), ca_certs=ca_file)
     try:
         admin = creds.es_admin
         es.security.put_user(username=admin.username, password=admin.password, roles=["superuser"])
@@ -139,6 +140,7 @@ def compose_provision(
     env_ca_path: str,
     service_owner: tuple[int, int] | None,
     processes: Sequence[str] = tuple(PROCESS_PRINCIPALS),
+    es_bootstrap_user: str = ES_BOOTSTRAP_USER,
 ) -> None:
     state = root / STATE
     creds = credentials.load_credentials(state)
@@ -146,7 +148,7 @@ def compose_provision(
         raise SystemExit(f"no credentials under {state}: run compose-setup first")
     ca_file = str(state / CA_FILE)
     kafka_node.apply_kafka_security(creds, bootstrap, ca_file)
-    ensure_es_native_users(es_url, ca_file, creds)
+    ensure_es_native_users(es_url, ca_file, creds, bootstrap_user=es_bootstrap_user)
     es_node.ensure_api_keys(es_url, ca_file, creds)
     ca_pem = (state / CA_FILE).read_bytes()
     for process in processes:
@@ -190,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     provision.add_argument("--es-url", required=True)
     provision.add_argument("--env-ca-path", required=True, help="the CA's path inside a service container")
     provision.add_argument("--service-owner", type=_owner, help="uid:gid of the services' user")
+    provision.add_argument(
+        "--es-bootstrap-user", default=ES_BOOTSTRAP_USER, help="the superuser with the admin's password"
+    )
     run = commands.add_parser("exec", help="run a command with an env file's variables added")
     run.add_argument("env_file", type=Path)
     run.add_argument("cmd", nargs=argparse.REMAINDER)
@@ -211,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             es_url=args.es_url,
             env_ca_path=args.env_ca_path,
             service_owner=args.service_owner,
+            es_bootstrap_user=args.es_bootstrap_user,
         )
     else:
         command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
