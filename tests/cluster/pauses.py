@@ -166,7 +166,7 @@ def render_table(
     lost: int,
     doubled: int,
     flow_started: float,
-    stages: Sequence[str] = ("searchable", "indexed", "enriched", "ingested"),
+    stages: Sequence[str] = ("searchable", "enriched", "ingested"),
 ) -> str:
     """A Markdown table for the README and the closing note: lost, doubled, the pause per fault."""
     header = "| fault | at (s) | lasted (s) | " + " | ".join(f"pause {stage} (s)" for stage in stages) + " |"
