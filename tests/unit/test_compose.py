@@ -859,6 +859,16 @@ def test_secure_start_order_and_owners() -> None:
     assert image_tag(services()["kafka-secure"]["image"]) == image_tag(services()["kafka"]["image"])
 
 
+@pytest.mark.parametrize("service", [*PIPELINE_SERVICES, SEARCH_SERVICE])
+def test_secure_services_probe_and_configure_like_their_plain_twins(service: str) -> None:
+    """Same healthcheck, same non-secret settings; only the connections (and credentials) differ."""
+    secure = f"{service}-secure"
+    assert services()[secure]["healthcheck"] == services()[service]["healthcheck"]
+    connections = ("NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS", "NEWSWIRE_ES_URL")
+    plain = {k: v for k, v in environment(service).items() if k not in connections}
+    assert {k: v for k, v in environment(secure).items() if k not in connections} == plain
+
+
 def test_secure_setup_writes_each_nodes_files_and_the_scram_users(tmp_path: Path) -> None:
     """The setup's real first step: node certificates with the container names, 0600 files, and one
     ``--add-scram`` per Kafka principal of principals.py plus the admin."""
