@@ -34,6 +34,13 @@ EsNodesOption = Annotated[
     int | None,
     typer.Option("--es-nodes", min=1, max=9, help="Elasticsearch nodes (default: as recorded, else 1)."),
 ]
+SecureOption = Annotated[
+    bool,
+    typer.Option(
+        "--secure",
+        help="Secure mode: TLS, SCRAM and ACLs, ES users and API keys (secrets in <state>/secrets).",
+    ),
+]
 #: Same as ``python -m services.stack status``: scripts can tell "not healthy" from a crash.
 EXIT_NOT_HEALTHY = 3
 
@@ -163,7 +170,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _settings(brokers: int | None = None, es_nodes: int | None = None) -> Any:
+def _settings(brokers: int | None = None, es_nodes: int | None = None, secure: bool = False) -> Any:
     """StackSettings from the environment, with the topology options on top when given."""
     try:
         import services.stack as stack
@@ -171,7 +178,7 @@ def _settings(brokers: int | None = None, es_nodes: int | None = None) -> Any:
         raise fail(f"the stack manager (services.stack) cannot be loaded: {exc}") from exc
     overrides = {
         field: value
-        for field, value in (("kafka_brokers", brokers), ("es_nodes", es_nodes))
+        for field, value in (("kafka_brokers", brokers), ("es_nodes", es_nodes), ("secure", secure or None))
         if value is not None
     }
     return stack.StackSettings(**overrides)  # type: ignore[arg-type]
@@ -183,12 +190,13 @@ def _run(
     with_services: bool = False,
     brokers: int | None = None,
     es_nodes: int | None = None,
+    secure: bool = False,
 ) -> bool:
     """Run ``services.stack.<action>`` and print its status; return whether the stack is healthy.
 
     ``with_services`` adds the pipeline services' processes (``services`` in the JSON).
     """
-    settings = _settings(brokers, es_nodes)
+    settings = _settings(brokers, es_nodes, secure)
     import services.stack as stack
 
     _log_to_terminal()
@@ -235,13 +243,25 @@ def _log_to_terminal() -> None:
 
 
 @app.command()
-def up(as_json: JsonOption = False, brokers: BrokersOption = None, es_nodes: EsNodesOption = None) -> None:
+def up(
+    as_json: JsonOption = False,
+    brokers: BrokersOption = None,
+    es_nodes: EsNodesOption = None,
+    secure: SecureOption = False,
+) -> None:
     """Start Kafka and Elasticsearch (downloads them on first use); no-op for what already runs.
 
-    ``--brokers 3 --es-nodes 3`` starts a cluster of three KRaft nodes and three ES nodes.
+    ``--brokers 3 --es-nodes 3`` starts a cluster of three KRaft nodes and three ES nodes; ``--secure``
+    with TLS and credentials (printed: where they are kept).
     """
-    if not _run("up", as_json, brokers=brokers, es_nodes=es_nodes):
+    if not _run("up", as_json, brokers=brokers, es_nodes=es_nodes, secure=secure):
         raise typer.Exit(1)
+    if secure and not as_json:
+        from services.stack.secure_mode import credentials_file
+
+        out.print(
+            f"credentials: {credentials_file(_settings(brokers, es_nodes, secure))} (CA beside it: ca.crt)"
+        )
 
 
 @app.command()
@@ -259,14 +279,19 @@ def status(as_json: JsonOption = False) -> None:
 
 
 @app.command()
-def env(as_json: JsonOption = False) -> None:
+def env(
+    as_json: JsonOption = False,
+    process: Annotated[
+        str, typer.Option("--process", help="Secure mode: whose credentials (operator, ingest, index, ...).")
+    ] = "operator",
+) -> None:
     """The environment the services and this CLI need to use the stack, as `export K=V` lines.
 
     Use it as ``eval "$(newswire stack env)"`` after ``newswire stack up --brokers 3 --es-nodes 3``.
     """
     from services.stack.manager import effective_settings
 
-    variables = effective_settings(_settings(), prefer_recorded=True).client_env()
+    variables = effective_settings(_settings(), prefer_recorded=True).client_env(process)
     if as_json:
         out.print_json(orjson.dumps(variables).decode())
         return

@@ -1,4 +1,4 @@
-"""python -m services.stack up|down|status|env [--brokers N] [--es-nodes N] [--json] [-v]"""
+"""python -m services.stack up|down|status|env [--brokers N] [--es-nodes N] [--secure] [--process P] [-v]"""
 
 from __future__ import annotations
 
@@ -71,14 +71,16 @@ def render(result: StackStatus) -> str:
     return "\n".join(lines)
 
 
-def render_env(settings: StackSettings) -> str:
-    """``export K=V`` lines of the environment the services need to use this stack."""
-    return "\n".join(f"export {key}={shlex.quote(value)}" for key, value in settings.client_env().items())
+def render_env(settings: StackSettings, process: str = "operator") -> str:
+    """``export K=V`` lines of the environment the services need to use this stack (secure mode: as
+    ``process``'s principal)."""
+    env = settings.client_env(process)
+    return "\n".join(f"export {key}={shlex.quote(value)}" for key, value in env.items())
 
 
-def settings_from(brokers: int | None, es_nodes: int | None) -> StackSettings:
+def settings_from(brokers: int | None, es_nodes: int | None, secure: bool = False) -> StackSettings:
     """StackSettings from the environment, with the topology options on top when given."""
-    overrides: dict[str, int] = {}
+    overrides: dict[str, int | bool] = {"secure": True} if secure else {}
     if brokers is not None:
         overrides["kafka_brokers"] = brokers
     if es_nodes is not None:
@@ -93,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--es-nodes", type=int, default=None, help="Elasticsearch nodes (default 1, or as recorded)"
     )
+    parser.add_argument(
+        "--secure",
+        action="store_true",
+        help="secure mode: TLS, SCRAM/ACLs, ES users and API keys (secrets under <state>/secrets)",
+    )
+    parser.add_argument(
+        "--process", default="operator", help="env in secure mode: whose credentials (ingest, index, ...)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
@@ -104,9 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("kafka").setLevel(logging.CRITICAL if not args.verbose else logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        settings = settings_from(args.brokers, args.es_nodes)
+        settings = settings_from(args.brokers, args.es_nodes, args.secure)
         if args.command == "env":
-            sys.stdout.write(render_env(effective_settings(settings, prefer_recorded=True)) + "\n")
+            env = render_env(effective_settings(settings, prefer_recorded=True), args.process)
+            sys.stdout.write(env + "\n")
             return 0
         result = {"up": up, "down": down, "status": status}[args.command](settings)
     except StackError as exc:
@@ -114,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     sys.stdout.write((result.model_dump_json(indent=2) if args.json else render(result)) + "\n")
     if args.command == "up":
+        if result.healthy and settings.secure:
+            from .secure_mode import credentials_file
+
+            sys.stdout.write(f"{'credentials':<17}{credentials_file(settings)} (CA: <same dir>/ca.crt)\n")
         return 0 if result.healthy else 1
     if args.command == "status":
         return 0 if result.healthy else 3

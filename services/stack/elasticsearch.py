@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from . import plugin
+from . import plugin, secure_mode
 from .config import render_elasticsearch_yml, render_es_jvm_options
 from .models import ComponentStatus, EsClusterStatus
 from .paths import StackPaths, read_topology, running_as_root
@@ -102,7 +102,8 @@ class Elasticsearch:
             return False, "port closed", {}
         info: dict[str, object] = {}
         try:
-            with httpx.Client(base_url=self.address, timeout=timeout + 5) as client:
+            options = secure_mode.es_http_options(self.settings, self.paths)
+            with httpx.Client(base_url=self.address, timeout=timeout + 5, **options) as client:
                 resp = client.get(
                     "/_cluster/health", params={"wait_for_status": "yellow", "timeout": f"{int(timeout)}s"}
                 )
@@ -171,7 +172,11 @@ class Elasticsearch:
         # While no node has joined a cluster the first election needs cluster.initial_master_nodes;
         # afterwards the setting must go (a node started with it over empty data could elect alone).
         bootstrap = not self.cluster_formed()
-        yml = render_elasticsearch_yml(self.settings, self.paths, self.node, bootstrap=bootstrap)
+        secure = None
+        if self.settings.secure:
+            # certificates and the file realm into the config dir (chowned with it by prepare_node)
+            secure = secure_mode.install_es_node_material(self.settings, self.paths, self.node, owner=None)
+        yml = render_elasticsearch_yml(self.settings, self.paths, self.node, bootstrap, secure)
         (config / "elasticsearch.yml").write_text(yml)
         (config / "jvm.options.d").mkdir(exist_ok=True)
         jvm_options = render_es_jvm_options(self.paths, self.node)
@@ -193,6 +198,14 @@ class Elasticsearch:
             installed = plugin.ensure_installed(self.settings, self.paths, zip_path)
             if built or installed:
                 timings["plugin"] = round(time.monotonic() - t0, 2)
+        if self.settings.secure:
+            # the security index (API keys) needs analysis components the minimal distribution lacks
+            t0 = time.monotonic()
+            security = plugin.SECURITY_PLUGIN
+            zip_path, built = plugin.ensure_built(self.settings, security)
+            installed = plugin.ensure_installed(self.settings, self.paths, zip_path, security)
+            if built or installed:
+                timings["security_plugin"] = round(time.monotonic() - t0, 2)
         if running_as_root():
             user = ensure_user(self.settings.es_user)
             chown_tree(self.paths.es_home, user.pw_uid, user.pw_gid)
@@ -321,7 +334,8 @@ def cluster_status(settings: StackSettings, timeout: float = 5.0) -> EsClusterSt
         if not port_open(settings.es_host, settings.es_port_of(node)):
             continue
         try:
-            with httpx.Client(base_url=settings.es_url_of(node), timeout=timeout) as client:
+            options = secure_mode.es_http_options(settings)
+            with httpx.Client(base_url=settings.es_url_of(node), timeout=timeout, **options) as client:
                 resp = client.get("/_cluster/health")
                 if resp.status_code != 200:
                     detail = f"cluster health HTTP {resp.status_code} from node {node}: {resp.text[:200]}"

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from . import elasticsearch as es_module
 from . import kafka as kafka_module
+from . import secure_mode
 from .artifacts import ensure_artifacts, ensure_es_unpacked
 from .elasticsearch import Elasticsearch, ensure_user
 from .kafka import Kafka
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: The fields of StackSettings that make up the topology recorded in the state dir.
-TOPOLOGY_FIELDS = ("kafka_brokers", "es_nodes")
+TOPOLOGY_FIELDS = ("kafka_brokers", "es_nodes", "secure")
+#: What a state dir recorded before a field existed had.
+_TOPOLOGY_DEFAULTS: dict[str, object] = {"secure": False}
 
 
 @contextlib.contextmanager
@@ -64,7 +67,7 @@ def effective_settings(settings: StackSettings, prefer_recorded: bool = False) -
         field: recorded[field]
         for field in TOPOLOGY_FIELDS
         if (prefer_recorded or field not in settings.model_fields_set)
-        and isinstance(recorded.get(field), int)
+        and isinstance(recorded.get(field), int)  # bool is an int too
         and recorded[field] != getattr(settings, field)
     }
     return settings.model_copy(update=update) if update else settings
@@ -75,7 +78,13 @@ def _check_topology(settings: StackSettings, paths: StackPaths) -> None:
     if recorded is None:
         return
     wanted = {field: getattr(settings, field) for field in TOPOLOGY_FIELDS}
-    have = {field: recorded.get(field) for field in TOPOLOGY_FIELDS}
+    have = {field: recorded.get(field, _TOPOLOGY_DEFAULTS.get(field)) for field in TOPOLOGY_FIELDS}
+    if have["secure"] != wanted["secure"]:
+        mode = "secure" if have["secure"] else "plain"
+        raise StackError(
+            f"the state dir {paths.root} holds a {mode} stack: use another state dir "
+            "(NEWSWIRE_STACK_STATE_DIR) for the other mode"
+        )
     if have != wanted:
         raise StackError(
             f"the state dir {paths.root} holds a stack of {have['kafka_brokers']} Kafka broker(s) and "
@@ -209,6 +218,15 @@ class Cluster:
 
         if not recorded.get("es_cluster_formed"):
             write_topology(paths, {**recorded, "es_cluster_formed": True})
+        if settings.secure:
+            t = time.monotonic()
+            try:
+                secure_mode.apply_security(settings, paths)
+            except Exception as exc:  # the nodes run: say what is missing, keep them
+                raise StackError(
+                    f"applying secure mode's users, ACLs, topics or API keys failed: {exc!r}"
+                ) from exc
+            timings["security"] = round(time.monotonic() - t, 2)
         for name, nodes in (("kafka", brokers), ("elasticsearch", es_nodes)):
             started = [c.startup_seconds for c in nodes if c.action == "started" and c.startup_seconds]
             if started:

@@ -68,10 +68,19 @@ class StackSettings(BaseSettings):
     #: Elasticsearch nodes, all master-eligible data nodes (node i on ``es_port + (i-1)``).
     es_nodes: int = Field(default=1, ge=1, le=9)
 
+    # -- security ------------------------------------------------------------------------------
+    #: Secure mode (``up --secure``): Kafka's client listener SASL_SSL + SCRAM-SHA-512 with ACLs per
+    #: service, Elasticsearch with TLS, users, roles and API keys; secrets under ``<state>/secrets``.
+    secure: bool = False
+
     # -- Kafka ---------------------------------------------------------------------------------
     kafka_host: str = "127.0.0.1"
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
+    #: Secure mode only: the brokers' own (inter-broker, mTLS) listener, node i on
+    #: ``kafka_broker_port + 2*(i-1)``; default ``kafka_port + 100`` (9192, 9194, ...), a range of its
+    #: own beside the client (``kafka_port + 2*(i-1)``) and controller ports. The plain stack has none.
+    kafka_broker_port: int | None = None
     kafka_heap: str = "512m"
     kafka_num_partitions: int = 1
     kafka_start_timeout: float = 90.0
@@ -114,6 +123,10 @@ class StackSettings(BaseSettings):
     def kafka_controller_port_of(self, node: int) -> int:
         return self.kafka_controller_port + 2 * (node - 1)
 
+    def kafka_broker_port_of(self, node: int) -> int:
+        base = self.kafka_broker_port if self.kafka_broker_port is not None else self.kafka_port + 100
+        return base + 2 * (node - 1)
+
     def kafka_address_of(self, node: int) -> str:
         return f"{self.kafka_host}:{self.kafka_port_of(node)}"
 
@@ -124,7 +137,8 @@ class StackSettings(BaseSettings):
         return self.es_transport_port + (node - 1)
 
     def es_url_of(self, node: int) -> str:
-        return f"http://{self.es_host}:{self.es_port_of(node)}"
+        scheme = "https" if self.secure else "http"
+        return f"{scheme}://{self.es_host}:{self.es_port_of(node)}"
 
     def es_node_name(self, node: int) -> str:
         return f"{self.es_cluster_name}-{node}"
@@ -162,15 +176,23 @@ class StackSettings(BaseSettings):
         """Replica shards of the index: one as soon as there is a second node to hold it."""
         return min(1, self.es_nodes - 1)
 
-    def client_env(self) -> dict[str, str]:
-        """The environment the services and the CLI need to use this stack (``newswire stack env``)."""
-        return {
+    def client_env(self, process: str = "operator") -> dict[str, str]:
+        """The environment the services and the CLI need to use this stack (``newswire stack env``).
+
+        Secure mode: with the credentials of ``process`` (a key of ``secure.clients.PROCESS_PRINCIPALS``).
+        """
+        env = {
             "NEWSWIRE_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "NEWSWIRE_ES_URL": self.es_url,
             "NEWSWIRE_TOPICS_REPLICATION_FACTOR": str(self.replication_factor),
             "NEWSWIRE_TOPICS_PARTITIONS": str(PIPELINE_PARTITIONS),
             "NEWSWIRE_INDEX_NUMBER_OF_REPLICAS": str(self.es_replicas),
         }
+        if self.secure:
+            from .secure_mode import secure_client_env
+
+            env.update(secure_client_env(self, process))
+        return env
 
     @property
     def native_pom(self) -> Path:
