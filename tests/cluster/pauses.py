@@ -3,13 +3,13 @@
 Each stage gives one arrival time per article: when it first reached ``articles.ingested`` and
 ``articles.enriched`` (the earliest Kafka timestamp of its key there: a batch re-read after a
 failed commit writes the article again, later, and must not hide the first arrival) and when it
-became searchable (the suite counts the index every half second; each rise is an arrival). Sorted,
+became searchable (the suite counts the index every half second; a rise by n is n arrivals). Sorted,
 those are the stage's rhythm: while articles are being published, a stage that works never leaves
 a long gap.
 
-A **pause** is a stretch without arrivals: gaps of at least ``min_gap_s``, chained when less than
-``min_gap_s`` of arrivals separates them (a burst between two still stretches, say from the one
-partition whose leader lived, does not end a pause). Each pause counts for one fault: the one during
+A **pause** is a stretch without arrivals: gaps of at least ``min_gap_s``, chained when what separates
+them is a short burst (less than ``min_gap_s`` long, at most ``burst_max`` articles: say the backlog of
+the one partition whose leader lived) rather than flow. Each pause counts for one fault: the one during
 whose window it began (the window runs from the fault's injection until the cluster was whole again,
 plus ``tail_s``, since a group that rebalances after a broker came back pauses *after* the fault;
 never into the next fault), or, when it began outside every window, the first fault it overlaps. A
@@ -22,6 +22,7 @@ Pure functions on wall-clock seconds, so that the unit tests can check them with
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ from dataclasses import dataclass
 #: Arrivals further apart than this mean the stage stood still (the steady rhythm of 10 articles/s
 #: has gaps well under a second; the searchable count, sampled every 0.5 s with a 1 s refresh, 1-2 s).
 MIN_GAP_S = 3.0
+#: Between two still stretches, a burst of at most this many articles (one partition's backlog, a
+#: re-read batch) within less than MIN_GAP_S does not end the pause; a larger one is flow again.
+BURST_MAX = 25
 
 
 @dataclass(frozen=True)
@@ -66,17 +70,20 @@ def gaps(arrivals: Sequence[float]) -> list[Gap]:
     return [Gap(a, b) for a, b in itertools.pairwise(times)]
 
 
-def stalls(arrivals: Sequence[float], min_gap_s: float = MIN_GAP_S) -> list[Gap]:
-    """The pauses: gaps of at least ``min_gap_s``, merged when less than ``min_gap_s`` of arrivals
-    separate them (a burst from one partition, or a re-read batch, does not end a pause)."""
+def stalls(arrivals: Sequence[float], min_gap_s: float = MIN_GAP_S, burst_max: int = BURST_MAX) -> list[Gap]:
+    """The pauses: gaps of at least ``min_gap_s``, merged when what separates two of them lasted less
+    than ``min_gap_s`` and brought at most ``burst_max`` arrivals (a time may repeat: one per article)."""
+    times = sorted(arrivals)
     merged: list[Gap] = []
-    for gap in gaps(arrivals):
+    for gap in gaps(times):
         if gap.seconds < min_gap_s:
             continue
         if merged and gap.after - merged[-1].before < min_gap_s:
-            merged[-1] = Gap(merged[-1].after, gap.before)
-        else:
-            merged.append(gap)
+            burst = bisect.bisect_right(times, gap.after) - bisect.bisect_left(times, merged[-1].before)
+            if burst <= burst_max:
+                merged[-1] = Gap(merged[-1].after, gap.before)
+                continue
+        merged.append(gap)
     return merged
 
 

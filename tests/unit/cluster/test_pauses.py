@@ -37,6 +37,13 @@ def test_a_short_burst_does_not_end_a_pause_but_a_resumed_flow_does() -> None:
     assert stalls(every(0.5, 0, 10), min_gap_s=3) == []
 
 
+def test_a_burst_of_many_articles_is_flow_again_however_short() -> None:
+    # one count rise of 40 articles at 20 between two still stretches; then 3 articles at 50
+    arrivals = [*every(0.5, 0, 10.5), *[20.0] * 40, *[50.0] * 3, *every(0.5, 60, 65)]
+    assert stalls(arrivals, min_gap_s=3, burst_max=25) == [Gap(10.0, 20.0), Gap(20.0, 60.0)]
+    assert stalls(arrivals, min_gap_s=3, burst_max=40) == [Gap(10.0, 60.0)]
+
+
 def test_a_fault_inside_one_gap_is_paused_for_the_whole_gap() -> None:
     arrivals = [*every(1.0, 0, 50), *every(1.0, 70, 100)]  # nothing from 49 to 70
     (pause,), _ = fault_pauses(arrivals, [FaultWindow("f", 52, 60)], tail_s=0)
