@@ -13,6 +13,7 @@ from services.alert.handler import AlertHandler
 from services.alert.matching import AlertArchive, WatchCache
 from services.alert.settings import Settings
 from services.alert.webhooks import Backoff, WebhookSender
+from services.runtime.diagnose import explain_es_refusal
 from services.runtime.kafka import (
     ensure_topics,
     make_consumer,
@@ -41,8 +42,14 @@ def wait_for_elasticsearch(settings: ElasticsearchSettings, es: Elasticsearch, i
             es.options(request_timeout=5.0).indices.exists(index=index)
             return
         except (AuthenticationException, AuthorizationException) as exc:
-            raise PermissionError(f"Elasticsearch at {settings.url} refused our credentials: {exc}") from exc
+            line = explain_es_refusal(settings.url, settings.ca_certs, exc)
+            raise PermissionError(
+                line or f"Elasticsearch at {settings.url} refused our credentials: {exc}"
+            ) from exc
         except (ApiError, TransportError) as exc:
+            untrusted = explain_es_refusal(settings.url, settings.ca_certs, exc)
+            if untrusted is not None:  # a certificate waiting does not fix
+                raise PermissionError(untrusted) from exc
             if time.monotonic() + pause > deadline:
                 raise TimeoutError(
                     f"Elasticsearch at {settings.url} did not answer within "

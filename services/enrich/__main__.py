@@ -72,7 +72,7 @@ def main() -> None:
     warm_up()  # first: the shorter the gap between our broker check and faust's start, the better
     try:
         wait_for_broker(settings.kafka)
-    except TimeoutError as exc:
+    except (TimeoutError, PermissionError) as exc:  # PermissionError: refused (diagnose.AccessRefused)
         log.error("Kafka unreachable, giving up", extra={"error": str(exc)})
         raise SystemExit(1) from exc
     partitions = ensure_topics(

@@ -17,6 +17,7 @@ from elasticsearch import (
 
 from schemas.search_index import ALIAS, INDEX, TEMPLATE_NAME, index_template
 from services.index.mapping_changes import MappingComparison, compare_index
+from services.runtime.diagnose import explain_es_refusal
 from services.runtime.settings import ElasticsearchSettings, index_replicas
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,14 @@ def wait_for_elasticsearch(settings: ElasticsearchSettings, es: Elasticsearch | 
                 client.cluster.health(wait_for_status="yellow", timeout="5s")
                 return
             except (AuthenticationException, AuthorizationException) as exc:
+                line = explain_es_refusal(settings.url, settings.ca_certs, exc)
                 raise PermissionError(
-                    f"Elasticsearch at {settings.url} refused our credentials: {exc}"
+                    line or f"Elasticsearch at {settings.url} refused our credentials: {exc}"
                 ) from exc
             except (TransportError, ApiError) as exc:
+                untrusted = explain_es_refusal(settings.url, settings.ca_certs, exc)
+                if untrusted is not None:  # a certificate waiting does not fix
+                    raise PermissionError(untrusted) from exc
                 if time.monotonic() >= deadline:
                     raise TimeoutError(
                         f"Elasticsearch at {settings.url} was not ready within "

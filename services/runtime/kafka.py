@@ -13,6 +13,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import TopicPartition
 
+from services.runtime.diagnose import AccessRefused, capture_kafka_errors, diagnose_kafka
 from services.runtime.settings import KafkaSettings, TopicSettings
 
 log = logging.getLogger(__name__)
@@ -91,23 +92,36 @@ def make_consumer(
 
 
 def wait_for_broker(settings: KafkaSettings) -> None:
-    """Block until the broker answers a metadata request, or raise after ``startup_timeout_s``."""
+    """Block until the broker answers a metadata request, or raise after ``startup_timeout_s``.
+
+    Refused credentials, an untrusted certificate or a plaintext client on a TLS listener raise
+    :class:`~services.runtime.diagnose.AccessRefused` at once, with one line naming the problem.
+    """
     deadline = time.monotonic() + settings.startup_timeout_s
     delay = 0.5
     while True:
         try:
             remaining_ms = max(1000, int((deadline - time.monotonic()) * 1000))
-            admin = KafkaAdminClient(
-                **settings.client_config(),
-                client_id="newswire-wait",
-                bootstrap_timeout_ms=min(5000, remaining_ms),
-            )
-            try:
-                admin.list_topics()
-                return
-            finally:
-                admin.close()
+            with capture_kafka_errors() as messages:
+                try:
+                    admin = KafkaAdminClient(
+                        **settings.client_config(),
+                        client_id="newswire-wait",
+                        bootstrap_timeout_ms=min(5000, remaining_ms),
+                    )
+                    try:
+                        admin.list_topics()
+                        return
+                    finally:
+                        admin.close()
+                except (KafkaError, OSError):
+                    problem = diagnose_kafka(settings, messages)
+                    if problem is not None:
+                        raise AccessRefused(problem) from None
+                    raise
         except (KafkaError, OSError) as exc:
+            if isinstance(exc, AccessRefused):
+                raise
             if time.monotonic() >= deadline:
                 raise TimeoutError(
                     f"Kafka at {settings.bootstrap_servers} did not answer within "

@@ -260,6 +260,7 @@ def start(
     workers: Mapping[str, int] | None = None,
     policy: RestartPolicy | None = None,
     supervised: bool = True,
+    stack: Any = None,
 ) -> list[ServiceProcess]:
     """Start every worker of the services in ``names`` that is not already running; return their states.
 
@@ -270,6 +271,8 @@ def start(
     directory). ``supervised`` (the default) runs each under a supervisor that restarts it when it
     exits unexpectedly, with ``policy`` (default: from ``NEWSWIRE_SUPERVISE_*`` in ``env`` or the
     environment); ``supervised=False`` starts bare processes that stay dead when they die.
+    ``stack`` (its ``StackSettings``): on a secure stack each service gets its own principal's
+    credentials (``secure_mode.own_env``) and no other's.
     """
     base_env = {**os.environ, **(env or {})}
     base_env.setdefault("PYTHONUNBUFFERED", "1")
@@ -278,6 +281,10 @@ def start(
     for service, number in _wanted_workers(names, workers):
         proc = _service_status(state_dir, worker_name(service, number))
         child_env = {**base_env, **worker_env(service, number, base_env)}
+        if stack is not None and stack.secure:
+            from services.stack.secure_mode import own_env
+
+            child_env = own_env(stack, service, child_env)
         if proc.supervised or (proc.running and not supervised):
             log.info(
                 "service already running",

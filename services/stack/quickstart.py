@@ -40,12 +40,15 @@ SAMPLES = REPO_ROOT / "deploy" / "samples"
 DEMO_QUERY = "Shanghai Cooperation Organization"
 
 
-def _newswire(*args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+def _newswire(
+    *args: str, capture: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "services.cli", *args],
         check=True,
         text=True,
         stdout=subprocess.PIPE if capture else None,
+        env=env,
     )
 
 
@@ -68,16 +71,28 @@ def _wait_searchable(es: Elasticsearch, trace_ids: list[str], timeout_s: float) 
     return missing
 
 
-def run_up(timeout_s: float, workers: dict[str, int] | None = None) -> int:
+def run_up(timeout_s: float, workers: dict[str, int] | None = None, secure: bool = False) -> int:
     started = time.monotonic()
-    stack_settings = StackSettings()
+    stack_settings = StackSettings(secure=True) if secure else StackSettings()
     up(stack_settings)
     log.info("Kafka and Elasticsearch are up after %.1fs", time.monotonic() - started)
     # What follows (topics, index, services, the CLI) reaches this stack with its replication,
     # unless the environment says otherwise.
     # The recorded topology: after `newswire stack up --brokers 3 --es-nodes 3`, a plain `make up` uses it.
-    for name, value in effective_settings(stack_settings).client_env().items():
+    # Secure mode: this process is the operator (topics, the index); each service, the publisher and
+    # the search below get their own principal's credentials only.
+    stack_settings = effective_settings(stack_settings)
+    for name, value in stack_settings.client_env().items():
         os.environ.setdefault(name, value)
+    as_publisher = as_searcher = None
+    if stack_settings.secure:
+        from services.stack.secure_mode import credentials_file, own_env
+
+        as_publisher = own_env(stack_settings, "publisher", os.environ)
+        as_searcher = own_env(stack_settings, "search", os.environ)
+        log.info(
+            "secure mode: credentials and the CA are kept in %s", credentials_file(stack_settings).parent
+        )
 
     topic_settings = TopicSettings()
     partitions = ensure_topics(
@@ -91,7 +106,7 @@ def run_up(timeout_s: float, workers: dict[str, int] | None = None) -> int:
     # The services run as this user, so they keep their pids and logs in the configured state dir
     # even when Elasticsearch had to fall back to another one.
     state_dir = stack_settings.state_dir
-    for proc in pipeline.start(state_dir, pipeline.ALL_SERVICES, workers=workers):
+    for proc in pipeline.start(state_dir, pipeline.ALL_SERVICES, workers=workers, stack=stack_settings):
         log.info(
             "service %s %s (pid %s; its supervisor, pid %s, restarts it if it exits unexpectedly), log: %s",
             proc.name,
@@ -101,7 +116,9 @@ def run_up(timeout_s: float, workers: dict[str, int] | None = None) -> int:
             proc.log_path,
         )
 
-    published = json.loads(_newswire("publish", str(SAMPLES), "--json", capture=True).stdout)
+    published = json.loads(
+        _newswire("publish", str(SAMPLES), "--json", capture=True, env=as_publisher).stdout
+    )
     trace_ids = [message["trace_id"] for message in published["messages"]]
     log.info(
         "published %d sample articles from %s; waiting until they are searchable", len(trace_ids), SAMPLES
@@ -121,11 +138,18 @@ def run_up(timeout_s: float, workers: dict[str, int] | None = None) -> int:
     log.info("all %d samples searchable; make up took %.1fs", len(trace_ids), time.monotonic() - started)
     sys.stdout.write(f'\n$ newswire search "{DEMO_QUERY}"\n')
     sys.stdout.flush()
-    _newswire("search", DEMO_QUERY)
+    _newswire("search", DEMO_QUERY, env=as_searcher)
     web = search_address()
     if not _wait_ready(f"{web}/readyz", timeout_s=30.0):
         log.warning("search service at %s not ready yet; its log: %s", web, state_dir / "logs" / "search.log")
     sys.stdout.write(next_steps(web))
+    if stack_settings.secure:
+        from services.stack.secure_mode import credentials_file
+
+        sys.stdout.write(
+            f"\nSecure mode: passwords and API keys in {credentials_file(stack_settings)}, the CA beside it;"
+            f" a process's environment: newswire stack env --process <ingest|index|search|...>\n"
+        )
     return 0
 
 
@@ -185,9 +209,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SERVICE=N,...",
         help=f"workers per service, e.g. enrich=3,index=2 (default 1 each, at most {pipeline.MAX_WORKERS})",
     )
+    parser.add_argument(
+        "--secure", action="store_true", help="secure mode (TLS, credentials, least privilege)"
+    )
     args = parser.parse_args(argv)
     configure_logging("quickstart", json_lines=False)
-    return run_up(args.timeout, args.workers) if args.action == "up" else run_down()
+    if args.action == "down":
+        return run_down()
+    if args.secure:
+        return run_up(args.timeout, args.workers, secure=True)
+    return run_up(args.timeout, args.workers)
 
 
 def _workers(text: str) -> dict[str, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,20 @@ def secure_client_env(settings: StackSettings, process: str = "operator") -> dic
         es_url=settings.es_url,
         ca_file=str(ca_file(settings)),
     )
+
+
+#: Endings of the variables that carry a credential (``NEWSWIRE_KAFKA_SASL_PASSWORD``,
+#: ``NEWSWIRE_SEARCH_ES_API_KEY``, ...): a process started in secure mode gets only its own.
+_CREDENTIAL_ENDINGS = ("_SASL_USERNAME", "_SASL_PASSWORD", "_API_KEY", "ES_USERNAME", "ES_PASSWORD")
+
+
+def own_env(settings: StackSettings, process: str, base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` without anyone's credentials, plus those of ``process`` (ingest, enrich, index, alert,
+    search, publisher, operator): one process never carries another principal's secret."""
+    env = {
+        key: value
+        for key, value in base.items()
+        if not (key.startswith("NEWSWIRE_") and key.endswith(_CREDENTIAL_ENDINGS))
+    }
+    env.update(secure_client_env(settings, process))
+    return env
