@@ -6,7 +6,7 @@ INSTALLED := $(STATE)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-
 PYTEST := $(PYTHON) -m pytest
 
 # (relevance: ranking quality on judged queries; needs ../shared)
-.PHONY: relevance bench-enrich help install up down status test test-unit test-integration test-e2e test-faults test-cluster soak stress-enrich lint format schemas bench clean
+.PHONY: relevance bench-enrich help install up down status test test-unit test-integration test-e2e test-security test-faults test-cluster soak stress-enrich lint format schemas bench clean
 
 help:
 	@echo "make up      start Kafka, Elasticsearch, the three services and the search API/web page; load the samples; search"
@@ -24,11 +24,14 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 
 # WORKERS=enrich=3,index=2: that many workers of those services (each its own process in the group).
+# SECURE=1: secure mode (TLS, SCRAM + ACLs, ES users and API keys) in its own state dir $(STATE)/secure,
+# on the same ports (`make down` the plain stack first); secrets in $(STATE)/secure/secrets, never the repo.
+SECURE_ENV = $(if $(SECURE),NEWSWIRE_STACK_STATE_DIR=$${NEWSWIRE_STACK_STATE_DIR:-$(abspath $(STATE))/secure})
 up: install
-	$(PYTHON) -m services.stack.quickstart up $(if $(WORKERS),--workers $(WORKERS))
+	$(SECURE_ENV) $(PYTHON) -m services.stack.quickstart up $(if $(WORKERS),--workers $(WORKERS)) $(if $(SECURE),--secure)
 
 down:
-	$(PYTHON) -m services.stack.quickstart down
+	$(SECURE_ENV) $(PYTHON) -m services.stack.quickstart down
 
 status: install
 	newswire stack status
@@ -41,7 +44,7 @@ define run_pytest
 endef
 
 test: install
-	@$(call run_pytest,tests/unit tests/integration tests/e2e tests/faults tests/cluster)
+	@$(call run_pytest,tests/unit tests/integration tests/e2e tests/faults tests/cluster tests/security)
 
 test-unit: install
 	@$(call run_pytest,tests/unit)
@@ -51,6 +54,11 @@ test-integration: install
 
 test-e2e: install
 	@$(call run_pytest,tests/e2e)
+
+# Secure mode (stack up --secure) on private ports (Kafka 27092/27093/27192, ES 27200/27300,
+# .state/security): every principal's job, every refusal with its line, the pipeline end to end.
+test-security: install
+	@$(call run_pytest,tests/security -s)
 
 # The fault suite on a private stack (ports 19092/19200): kills services, the broker and Elasticsearch.
 test-faults: install

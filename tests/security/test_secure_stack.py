@@ -1,22 +1,21 @@
-"""Secure mode, for real: one secure KRaft broker and one secure Elasticsearch node started by hand
-(tests/security/secure_stack.py) from the material of ``services.stack.secure``, and every
-principal allowed its own job and refused the rest, each refusal with the line that names it.
+"""Secure mode, for real: ``stack up --secure`` (services.stack in secure mode) on private ports
+and a private state dir (tests/security/secure_stack.py), and every principal allowed its own job
+and refused the rest, each refusal with the line that names it; the whole pipeline end to end as
+its principals, the seed article included.
 
-Not part of ``make test`` yet (it starts its own two JVMs, about a minute): it runs only with
-``NEWSWIRE_SECURITY_TESTS=1``::
-
-    NEWSWIRE_SECURITY_TESTS=1 python3 -m pytest tests/security -v -s
-
-``NEWSWIRE_SECURITY_REFUSALS=<file>`` also writes every refusal line to that file.
+Every refusal line is printed at the end (``-s`` shows it) and written to ``refusals.txt`` in the
+run's pytest tmp dir (and to ``NEWSWIRE_SECURITY_REFUSALS=<file>`` when set).
+``NEWSWIRE_SECURE_KEEP=1`` leaves the stack running (``python3 -m tests.security.secure_stack down``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
-import shutil
-import tempfile
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,10 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-if os.environ.get("NEWSWIRE_SECURITY_TESTS") != "1":
-    pytest.skip("secure-stack tests run only with NEWSWIRE_SECURITY_TESTS=1", allow_module_level=True)
-
 from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -41,12 +36,17 @@ from kafka.errors import (
 
 from schemas.search_index import ALIAS
 from schemas.topics import TOPICS
+from services.stack import pipeline
+from services.stack.manager import cluster
 from services.stack.secure import kafka_node
 from services.stack.secure.clients import process_env
 from services.stack.secure.credentials import Credentials
+from services.stack.settings import REPO_ROOT
 
 from . import secure_stack
 from .secure_stack import BOOTSTRAP, ES_URL, SecureStack
+
+SEED = REPO_ROOT.parent / "shared" / "seed" / "presstv-putin-xi-sco.txt"
 
 _REFUSALS: list[tuple[str, str]] = []
 
@@ -57,24 +57,30 @@ def refused(what: str, line: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[SecureStack]:
-    kept = os.environ.get("NEWSWIRE_SECURE_STACK_DIR")
-    if kept:  # a stack started by hand (python3 -m tests.security.secure_stack up DIR): reuse, keep
-        yield secure_stack.up(Path(kept))
-        print("\n".join(f"{what}: {line}" for what, line in _REFUSALS))
-        return
-    root = Path(tempfile.mkdtemp(prefix="newswire-secure-"))
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureStack]:
+    """A fresh secure stack: data of an earlier run wiped (artifacts, CA and passwords kept), up."""
+    settings = secure_stack.settings()
+    nodes = cluster(settings)
+    if not any(b.managed_pid() for b in nodes.brokers) and not any(e.managed_pid() for e in nodes.es_nodes):
+        nodes.wipe_data()
+    started = time.monotonic()
+    stack = secure_stack.up()
+    print(f"\nstack up --secure took {time.monotonic() - started:.1f}s ({stack.root})")
     try:
-        yield secure_stack.up(root)
+        yield stack
     finally:
-        secure_stack.down(root)
-        print("\n== refusals ==")
+        if os.environ.get("NEWSWIRE_SECURE_KEEP") != "1":
+            pipeline.stop(stack.root / "run", pipeline.SERVICES)
+            secure_stack.down()
         lines = [f"{what}: {line}" for what, line in _REFUSALS]
-        print("\n".join(lines))
-        target = os.environ.get("NEWSWIRE_SECURITY_REFUSALS")
-        if target:
-            Path(target).write_text("\n".join(lines) + "\n")
-        shutil.rmtree(root, ignore_errors=True)
+        print("\n== refusals ==\n" + "\n".join(lines))
+        for target in (
+            tmp_path_factory.getbasetemp() / "refusals.txt",
+            os.environ.get("NEWSWIRE_SECURITY_REFUSALS"),
+        ):
+            if target:
+                Path(target).write_text("\n".join(lines) + "\n")
+        print(f"(written to {tmp_path_factory.getbasetemp() / 'refusals.txt'})")
 
 
 @pytest.fixture(scope="module")
@@ -287,7 +293,7 @@ def test_wrong_password_is_refused_and_nothing_is_consumed(
 def _broker_log_line(stack: SecureStack, needle: str, timeout: float = 10) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        lines = (stack.kafka_dir / "kafka.log").read_text(errors="replace").splitlines()
+        lines = stack.kafka_log.read_text(errors="replace").splitlines()
         found = [line for line in lines if needle in line]
         if found:
             return found[-1]
@@ -307,7 +313,7 @@ def test_client_without_the_ca_is_refused(
 
 
 def test_plaintext_client_is_refused(stack: SecureStack, caplog: pytest.LogCaptureFixture) -> None:
-    log = stack.kafka_dir / "kafka.log"
+    log = stack.kafka_log
     size = log.stat().st_size
     with caplog.at_level(logging.ERROR, logger="kafka"), pytest.raises(KafkaTimeoutError) as info:
         produce({"bootstrap_servers": [BOOTSTRAP], "max_block_ms": 10_000}, TOPICS.raw, b"x")
@@ -426,7 +432,7 @@ def test_es_plaintext_is_refused(stack: SecureStack) -> None:
     with pytest.raises(EsConnectionError) as info:
         es.info()
     refused("Elasticsearch plaintext HTTP (client)", _cause(info.value))
-    logs = stack.es_dir / "logs" / "newswire-secure.log"
+    logs = stack.es_log
     deadline = time.monotonic() + 10
     lines: list[str] = []
     while not lines and time.monotonic() < deadline:
@@ -537,59 +543,157 @@ def test_revoked_and_expired_api_keys_are_refused(
 
 
 def test_the_pipeline_runs_end_to_end_as_its_principals(stack: SecureStack, creds: Credentials) -> None:
-    """``python -m services.ingest``, ``.enrich`` (faust) and ``.index``, unchanged, each with only its
-    own env (SASL_SSL + SCRAM-SHA-512 to Kafka; the index service's API key over HTTPS): a publisher's
-    submission becomes a document the search key finds."""
-    import subprocess
-    import sys
-
+    """``pipeline.start`` (what ``make up`` runs) on the secure stack: ingest, enrich (faust) and index,
+    unchanged, each with only its own principal's env (SASL_SSL + SCRAM-SHA-512 to Kafka; the index
+    service's API key over HTTPS). The seed article and a fresh one, published with the CLI as the
+    publisher, become documents the search key finds."""
+    run_dir = stack.root / "run"
+    base = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_")},
+        **stack.settings.client_env("operator"),  # what make up's process has; pipeline.start strips it
+        **{f"NEWSWIRE_{name.upper()}_METRICS_PORT": "0" for name in pipeline.SERVICES},
+        "NEWSWIRE_ENRICH_DATA_DIR": str(run_dir / "enrich-data"),
+    }
     marker = uuid.uuid4().hex
-    workdir = stack.root / "pipeline"
-    workdir.mkdir(exist_ok=True)
-    services = {}
+    fresh = run_dir / f"secure-{marker}.txt"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fresh.write_text(
+        f"Secure pipeline headline {marker}\n\nThe city council in Leeds approved the budget on Monday, "
+        f"officials said. The vote on {marker} passed.\n"
+    )
+    procs = pipeline.start(run_dir, pipeline.SERVICES, base, supervised=False, stack=stack.settings)
+    for proc in procs:  # each carries its own principal's secret and no other's
+        env = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+        users = [v for v in env if v.startswith(b"NEWSWIRE_KAFKA_SASL_USERNAME=")]
+        assert users == [f"NEWSWIRE_KAFKA_SASL_USERNAME=newswire-{proc.name}".encode()], (proc.name, users)
     try:
-        for name in ("ingest", "enrich", "index"):
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_")},
-                **stack.env(name),
-                f"NEWSWIRE_{name.upper()}_METRICS_PORT": "0",
-                "NEWSWIRE_TOPICS_PARTITIONS": "1",
-                "NEWSWIRE_ENRICH_DATA_DIR": str(workdir / "enrich-data"),
-            }
-            services[name] = subprocess.Popen(
-                [sys.executable, "-m", f"services.{name}"],
-                env=env,
-                cwd=secure_stack.REPO,
-                stdout=(workdir / f"{name}.log").open("wb"),
-                stderr=subprocess.STDOUT,
+        published = []
+        for path in (SEED, fresh):
+            out = subprocess.run(
+                [sys.executable, "-m", "services.cli", "publish", str(path), "--json"],
+                env={**base, **stack.env("publisher", base)},
+                cwd=REPO_ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
             )
-        text = (
-            f"Secure pipeline headline {marker}\n\nThe city council in Leeds approved the budget on Monday, "
-            f"officials said. The vote on {marker} passed."
-        )
-        produce(kafka_config(stack, creds, "publisher"), TOPICS.raw, text.encode())
-        search = (
-            es_with_key(stack, creds.api_keys["search"]["encoded"])
-            if creds.api_keys
-            else es_as(stack, creds, "search")
-        )
+            assert out.returncode == 0, out.stderr[-2000:]
+            published += [m["trace_id"] for m in json.loads(out.stdout)["messages"]]
+        search = es_with_key(stack, creds.api_keys["search"]["encoded"])
         deadline = time.monotonic() + 180
-        hits: list[Any] = []
-        while not hits and time.monotonic() < deadline:
-            for name, process in services.items():
-                assert process.poll() is None, (
-                    f"{name} exited: " + (workdir / f"{name}.log").read_text()[-2000:]
+        found: dict[str, Any] = {}
+        while len(found) < 2 and time.monotonic() < deadline:
+            for proc in pipeline.status(run_dir):
+                log_file = run_dir / "logs" / f"{proc.name}.log"
+                assert proc.running, f"{proc.name} exited: " + (
+                    log_file.read_text()[-2000:] if log_file.exists() else ""
                 )
             with contextlib.suppress(ApiError):  # the index may not exist yet
-                hits = search.search(index=ALIAS, query={"match": {"title": marker}})["hits"]["hits"]
+                for query in ("Shanghai Cooperation Organization", marker):
+                    hits = search.search(index=ALIAS, query={"match": {"title": query}})["hits"]["hits"]
+                    hits += search.search(index=ALIAS, query={"match_phrase": {"body": query}})["hits"][
+                        "hits"
+                    ]
+                    for hit in hits:
+                        if hit["_source"].get("trace_id") in published:
+                            found[query] = hit["_source"]
             time.sleep(1)
-        assert hits, "the article never reached the archive"
-        assert hits[0]["_source"]["enrichers"], hits[0]["_source"]
+        assert set(found) == {"Shanghai Cooperation Organization", marker}, found.keys()
+        assert all(source["enrichers"] for source in found.values())
     finally:
-        for process in services.values():
-            process.terminate()
-        for process in services.values():
-            process.wait(timeout=60)
-    for name in services:
-        log = (workdir / f"{name}.log").read_text()
-        assert '"level": "error"' not in log, f"{name} logged an error:\n{log[-3000:]}"
+        pipeline.stop(run_dir, pipeline.SERVICES)
+    for name in pipeline.SERVICES:
+        log_text = (run_dir / "logs" / f"{name}.log").read_text()
+        assert '"level": "error"' not in log_text, f"{name} logged an error:\n{log_text[-3000:]}"
+
+
+# -- the services' own start-up: one clear line, exit 1, nothing consumed or committed ---------------
+
+
+def _start_refused(stack: SecureStack, service: str, tmp_path: Path, **changes: str | None) -> str:
+    """Run ``python -m services.<service>`` with its own env changed by ``changes`` (None: unset);
+    return the error line it ended with (it must exit non-zero within a minute)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_")}
+    env.update(stack.env(service))
+    env[f"NEWSWIRE_{service.upper()}_METRICS_PORT"] = "0"
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    done = subprocess.run(
+        [sys.executable, "-m", f"services.{service}"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0, done.stdout[-2000:]
+    errors = []
+    for line in (done.stdout + done.stderr).splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            # the service's own error line (kafka-python's records of the attempt are logged too)
+            own = isinstance(record, dict) and not str(record.get("logger", "")).startswith("kafka")
+            if own and record.get("level") == "error":
+                errors.append(f"{record.get('msg')}: {record.get('error')}")
+    assert len(errors) == 1, (errors, done.stdout[-3000:], done.stderr[-3000:])
+    (tmp_path / f"{service}.log").write_text(done.stdout + done.stderr)
+    return errors[0]
+
+
+def test_services_end_with_one_line_naming_the_refusal(
+    stack: SecureStack, creds: Credentials, tmp_path: Path
+) -> None:
+    from services.stack.secure import certs
+
+    marker = uuid.uuid4().hex.encode()
+    produce(kafka_config(stack, creds, "publisher"), TOPICS.raw, marker)
+    before = committed(stack, creds, "newswire-ingest")
+    line = _start_refused(stack, "ingest", tmp_path, NEWSWIRE_KAFKA_SASL_PASSWORD="not-the-password")
+    assert (
+        "refused the credentials of user newswire-ingest (SASL SCRAM-SHA-512 authentication failed)" in line
+    )
+    refused("ingest service, wrong password", line)
+    other_ca, _ = certs.ensure_ca(tmp_path / "other-ca")
+    line = _start_refused(stack, "ingest", tmp_path, NEWSWIRE_KAFKA_SSL_CAFILE=str(other_ca.cert))
+    assert f"not trusted by NEWSWIRE_KAFKA_SSL_CAFILE={other_ca.cert}: certificate verify failed" in line
+    refused("ingest service, a CA that did not sign the broker's certificate", line)
+    line = _start_refused(stack, "ingest", tmp_path, NEWSWIRE_KAFKA_SSL_CAFILE=None)
+    assert "not trusted by the system's CAs" in line
+    refused("ingest service, no CA file", line)
+    line = _start_refused(
+        stack,
+        "ingest",
+        tmp_path,
+        NEWSWIRE_KAFKA_SECURITY_PROTOCOL="PLAINTEXT",
+        NEWSWIRE_KAFKA_SASL_MECHANISM=None,
+        NEWSWIRE_KAFKA_SASL_USERNAME=None,
+        NEWSWIRE_KAFKA_SASL_PASSWORD=None,
+    )
+    assert f"the broker at {BOOTSTRAP} speaks TLS/SASL; NEWSWIRE_KAFKA_SECURITY_PROTOCOL is PLAINTEXT" in line
+    refused("ingest service, plaintext", line)
+    assert committed(stack, creds, "newswire-ingest") == before, "a refused ingest consumed or committed"
+
+
+def test_index_service_with_a_revoked_api_key_ends_with_one_line(
+    stack: SecureStack, creds: Credentials, archive: str, tmp_path: Path
+) -> None:
+    from services.stack.secure import es_node
+
+    admin = es_node.admin_client(ES_URL, stack.ca_file, creds)
+    login = creds.elasticsearch["index"]
+    key = admin.security.grant_api_key(
+        grant_type="password", username=login.username, password=login.password, api_key={"name": "revoked"}
+    )
+    admin.security.invalidate_api_key(ids=[key["id"]])
+    admin.close()
+    before = committed(stack, creds, "newswire-index")
+    line = _start_refused(stack, "index", tmp_path, NEWSWIRE_ES_API_KEY=key["encoded"])
+    assert "refused our credentials: 401" in line and "has been invalidated" in line, line
+    refused("index service, revoked API key", line)
+    line = _start_refused(stack, "index", tmp_path, NEWSWIRE_ES_CA_CERTS=None)
+    assert "the TLS certificate of Elasticsearch at" in line and "certificate verify failed" in line, line
+    refused("index service, no CA for Elasticsearch", line)
+    assert committed(stack, creds, "newswire-index") == before, "a refused index consumed or committed"
