@@ -42,6 +42,8 @@ def settings(state_dir: Path = STATE_DIR) -> StackSettings:
     return StackSettings(
         secure=True,
         state_dir=state_dir,
+        # where ES runs when its user cannot enter the repository (never the plain stack's fallback)
+        fallback_state_dir=Path("/var/lib/newswire-security-tests"),
         kafka_port=KAFKA_PORT,
         kafka_controller_port=CONTROLLER_PORT,
         kafka_broker_port=BROKER_PORT,
