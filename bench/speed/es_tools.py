@@ -16,7 +16,8 @@ def client(url: str, *, fast_json: bool = False, timeout_s: float = 120.0) -> El
     kwargs: dict[str, Any] = {"request_timeout": timeout_s}
     if fast_json:
         kwargs["serializer"] = OrjsonSerializer()
-    return Elasticsearch(url, **kwargs)
+    # A cluster's nodes come comma-joined, as in NEWSWIRE_ES_URL.
+    return Elasticsearch([node.strip() for node in url.split(",")], **kwargs)
 
 
 def create_like_articles(es: Elasticsearch, name: str, refresh_interval: str) -> None:

@@ -124,19 +124,21 @@ def measure(
     )
     # ensure_index in this process (bench.speed.es_tools) must give the index its replica too.
     os.environ["NEWSWIRE_INDEX_NUMBER_OF_REPLICAS"] = str(min(1, ES_NODES - 1))
-    bench = ClusterBench(stack, config, out_dir / "scaling")
     try:
-        bench.prepare()
-        bench.publish_phase()
-        bench.ingest_phase()
-        for workers in WORKER_COUNTS:
-            bench.enrich_phase(f"enrich-x{workers}", workers, enrich_budget_s)
-        bench.e2e_phase("e2e-cluster", E2E_WORKERS, count=e2e_articles)
+        bench = ClusterBench(stack, config, out_dir / "scaling")
+        try:
+            bench.prepare()
+            bench.publish_phase()
+            bench.ingest_phase()
+            for workers in WORKER_COUNTS:
+                bench.enrich_phase(f"enrich-x{workers}", workers, enrich_budget_s)
+            bench.e2e_phase("e2e-cluster", E2E_WORKERS, count=e2e_articles)
+        finally:
+            bench.stop_all()
+            bench.offsets.close()
+            bench.monitor.close()
+            bench.es.close()
     finally:
-        bench.stop_all()
-        bench.offsets.close()
-        bench.monitor.close()
-        bench.es.close()
         if not keep_stack:
             stack.stop_started()
     results = bench.results()
