@@ -90,6 +90,10 @@ def run_up(timeout_s: float, workers: dict[str, int] | None = None, secure: bool
 
         as_publisher = own_env(stack_settings, "publisher", os.environ)
         as_searcher = own_env(stack_settings, "search", os.environ)
+        # The CLI reads the generic NEWSWIRE_ES_* credentials; the search service its own override.
+        for ending in ("API_KEY", "USERNAME", "PASSWORD"):
+            if f"NEWSWIRE_SEARCH_ES_{ending}" in as_searcher:
+                as_searcher[f"NEWSWIRE_ES_{ending}"] = as_searcher[f"NEWSWIRE_SEARCH_ES_{ending}"]
         log.info(
             "secure mode: credentials and the CA are kept in %s", credentials_file(stack_settings).parent
         )
@@ -142,7 +146,7 @@ def run_up(timeout_s: float, workers: dict[str, int] | None = None, secure: bool
     web = search_address()
     if not _wait_ready(f"{web}/readyz", timeout_s=30.0):
         log.warning("search service at %s not ready yet; its log: %s", web, state_dir / "logs" / "search.log")
-    sys.stdout.write(next_steps(web))
+    sys.stdout.write(next_steps(web, secure=stack_settings.secure))
     if stack_settings.secure:
         from services.stack.secure_mode import credentials_file
 
@@ -153,17 +157,23 @@ def run_up(timeout_s: float, workers: dict[str, int] | None = None, secure: bool
     return 0
 
 
-def next_steps(web: str) -> str:
+def next_steps(web: str, secure: bool = False) -> str:
     """What ``make up`` prints last: what to try next, ending with the demo search on the web page."""
+    # In secure mode the CLI needs a principal's credentials, and Elasticsearch is not open to curl.
+    login = (
+        '  eval "$(newswire stack env --process operator)"   # the CLI as the operator\n' if secure else ""
+    )
+    direct = "" if secure else "  curl -s 'localhost:9200/articles/_search?q=Astana'\n"
     return (
         "\nThe pipeline keeps running in the background (a service that crashes is restarted). Try:\n"
+        f"{login}"
         '  newswire search "Astana"\n'
         f"  {web}/                   # the web page; the API: {web}/docs\n"
         f"  curl -s '{web}/search?q=Astana'\n"
-        "  curl -s 'localhost:9200/articles/_search?q=Astana'\n"
+        f"{direct}"
         "  newswire publish <files or folders>\n"
         "  newswire status          # lag, dead letters, restarts and last errors\n"
-        "  make down\n"
+        f"  make down{' SECURE=1' if secure else ''}\n"
         f"\nThe same search in a browser: {web}/?{urlencode({'q': DEMO_QUERY})}\n"
     )
 

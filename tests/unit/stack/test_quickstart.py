@@ -16,6 +16,17 @@ def test_the_last_line_is_the_demo_search_on_the_web_page() -> None:
     assert "http://127.0.0.1:8080/search?q=Astana" in text
 
 
+def test_in_secure_mode_the_cli_gets_a_principal_and_elasticsearch_no_plain_curl() -> None:
+    plain = next_steps("http://127.0.0.1:8080")
+    secure = next_steps("http://127.0.0.1:8080", secure=True)
+
+    assert "localhost:9200" in plain and "localhost:9200" not in secure
+    assert 'eval "$(newswire stack env --process operator)"' in secure
+    assert "stack env" not in plain
+    assert "make down SECURE=1" in secure and "make down SECURE=1" not in plain
+    assert secure.strip().splitlines()[-1] == plain.strip().splitlines()[-1]
+
+
 def test_the_address_follows_the_search_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSWIRE_SEARCH_PORT", "18080")
     monkeypatch.setenv("NEWSWIRE_SEARCH_HOST", "0.0.0.0")
