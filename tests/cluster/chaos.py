@@ -254,46 +254,6 @@ def rolling_restart(stack: ClusterStack, log: FaultLog) -> None:
             _bring_back_broker(stack, broker.node, log)
 
 
-#: faust's changelog of enrich's near-duplicate table (``<app id>-<table>-changelog``) as faust makes
-#: it: one partition, compacted, with enrich's CHANGELOG_CONFIGS (services/enrich/app.py; importing
-#: that module would build the faust app and patch the Kafka clients of this process).
-ENRICH_CHANGELOG = "newswire-enrich-near-duplicate-signatures-changelog"
-ENRICH_CHANGELOG_CONFIGS = {
-    "cleanup.policy": "compact",
-    "segment.ms": str(24 * 3600 * 1000),
-    "min.cleanable.dirty.ratio": "0.2",
-}
-
-
-def ensure_enrich_changelog(stack: ClusterStack) -> None:
-    """Create enrich's changelog topic before the first enrich worker starts.
-
-    A workaround: on a fresh three-broker cluster the first enrich worker creates this topic, its
-    own metadata does not show it yet ("Topic ... not found in cluster metadata", faust's assignor
-    "Ignoring missing topic"), and the worker hangs before joining its group, never ready, for good
-    (seen on every fresh run of this suite; a second start over the existing topic is fine). The
-    suite's subject is the cluster's faults, so it starts from a cluster where the topic exists.
-    """
-    from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    admin = admin_client(stack)
-    try:
-        if ENRICH_CHANGELOG in admin.list_topics():
-            return
-        topic = NewTopic(
-            name=ENRICH_CHANGELOG,
-            num_partitions=1,
-            replication_factor=stack.topics.replication_factor,
-            topic_configs=ENRICH_CHANGELOG_CONFIGS,
-        )
-        with contextlib.suppress(TopicAlreadyExistsError):
-            admin.create_topics([topic])
-    finally:
-        admin.close()
-    wait_until(lambda: ENRICH_CHANGELOG in admin_topics(stack), 60, f"{ENRICH_CHANGELOG} in the metadata")
-
-
 def admin_topics(stack: ClusterStack) -> set[str]:
     return {str(topic["name"]) for topic in cluster_topics(stack) if topic.get("partitions")}
 
