@@ -16,7 +16,7 @@ from . import plugin, secure_mode
 from .config import render_elasticsearch_yml, render_es_jvm_options
 from .models import ComponentStatus, EsClusterStatus
 from .paths import StackPaths, read_topology, running_as_root
-from .process import StackError, managed_pid, pid_alive, port_open, run, stop_pids, tails
+from .process import StackError, managed_pid, pid_alive, port_open, run, stop_one, tails
 from .settings import StackSettings
 
 log = logging.getLogger(__name__)
@@ -153,11 +153,9 @@ class Elasticsearch:
 
         Returns True if it stopped in time, False if it was killed, None if it was not running.
         """
-        pid = self.managed_pid()
-        if pid is None:
-            return None
-        stopped = stop_pids({self.label: pid}, self.settings.stop_timeout if timeout is None else timeout)
-        return stopped[self.label]
+        return stop_one(
+            self.label, self.managed_pid(), self.settings.stop_timeout if timeout is None else timeout
+        )
 
     # -- prepare and start ---------------------------------------------------------------------
     def cluster_formed(self) -> bool:

@@ -14,7 +14,7 @@ from . import secure_mode
 from .config import kafka_server_properties, new_kafka_cluster_id, render_kafka_log4j, render_properties
 from .models import ComponentStatus, KafkaClusterStatus, UnderReplicatedPartition
 from .paths import StackPaths
-from .process import StackError, managed_pid, pid_alive, port_open, run, spawn_detached, stop_pids, tails
+from .process import StackError, managed_pid, pid_alive, port_open, run, spawn_detached, stop_one, tails
 from .settings import StackSettings
 
 log = logging.getLogger(__name__)
@@ -132,11 +132,9 @@ class Kafka:
 
         Returns True if it stopped in time, False if it was killed, None if it was not running.
         """
-        pid = self.managed_pid()
-        if pid is None:
-            return None
-        stopped = stop_pids({self.label: pid}, self.settings.stop_timeout if timeout is None else timeout)
-        return stopped[self.label]
+        return stop_one(
+            self.label, self.managed_pid(), self.settings.stop_timeout if timeout is None else timeout
+        )
 
     # -- start ---------------------------------------------------------------------------------
     def write_config(self) -> None:

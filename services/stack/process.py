@@ -174,6 +174,14 @@ def spawn_detached(
     raise StackError(f"{argv[0]} did not write its pidfile {pidfile}")
 
 
+def stop_one(label: str, pid: int | None, timeout: float) -> bool | None:
+    """SIGTERM one managed process, SIGKILL it after ``timeout``: True if it stopped in time, False if
+    it was killed, None if there was none (``pid`` None)."""
+    if pid is None:
+        return None
+    return stop_pids({label: pid}, timeout)[label]
+
+
 def stop_pids(pids: Mapping[str, int], timeout: float) -> dict[str, bool]:
     """SIGTERM every pid, wait up to ``timeout`` for all, SIGKILL the rest.
 
