@@ -168,15 +168,20 @@ def _bring_back_broker(stack: ClusterStack, node: int, log: FaultLog) -> None:
     log.note(f"every ISR full again {took:.1f}s later")
 
 
+def _busiest_broker(stack: ClusterStack) -> tuple[int, dict[int, int], int]:
+    """The broker leading the most pipeline partitions, every broker's count of them, and its pid."""
+    topics = cluster_topics(stack)
+    node = busiest_leader(topics, PIPELINE_TOPICS)
+    pid = stack.nodes().broker(node).managed_pid()
+    if pid is None:
+        raise RuntimeError(f"broker {node} has no managed pid")
+    return node, leader_counts(topics, PIPELINE_TOPICS), pid
+
+
 def kill_busiest_leader(stack: ClusterStack, log: FaultLog) -> None:
     """SIGKILL the broker that leads the most pipeline partitions; start it again after a while."""
     with log.fault("SIGKILL the busiest leader broker") as detail:
-        topics = cluster_topics(stack)
-        node = busiest_leader(topics, PIPELINE_TOPICS)
-        led = leader_counts(topics, PIPELINE_TOPICS)
-        pid = stack.nodes().broker(node).managed_pid()
-        if pid is None:
-            raise RuntimeError(f"broker {node} has no managed pid")
+        node, led, pid = _busiest_broker(stack)
         detail["text"] = f"broker {node}, leader of {led[node]} of {sum(led.values())} pipeline partitions"
         _sigkill(pid)
         log.note(f"SIGKILL broker {node} (pid {pid}); down for {stack.options.broker_down_s:.0f}s")
@@ -187,12 +192,7 @@ def kill_busiest_leader(stack: ClusterStack, log: FaultLog) -> None:
 def freeze_broker(stack: ClusterStack, log: FaultLog) -> None:
     """SIGSTOP the busiest leader for ``freeze_s`` (a frozen node, not a dead one), then SIGCONT."""
     with log.fault("SIGSTOP a broker") as detail:
-        topics = cluster_topics(stack)
-        node = busiest_leader(topics, PIPELINE_TOPICS)
-        led = leader_counts(topics, PIPELINE_TOPICS)
-        pid = stack.nodes().broker(node).managed_pid()
-        if pid is None:
-            raise RuntimeError(f"broker {node} has no managed pid")
+        node, led, pid = _busiest_broker(stack)
         freeze_s = stack.options.freeze_s
         detail["text"] = f"broker {node} for {freeze_s:.0f} s, leader of {led[node]} pipeline partitions"
         os.kill(pid, signal.SIGSTOP)
