@@ -107,14 +107,12 @@ class ClusterBench(Bench):
 
 def measure(
     out_dir: Path,
-    corpus_dir: Path | None = None,
     articles: int = 6_000,
     enrich_budget_s: float = 75.0,
     e2e_articles: int = 3_000,
     keep_stack: bool = False,
 ) -> dict[str, Any]:
-    """Run the phase; the results (phases, cost model) as a dict for ``results.json``."""
-    del corpus_dir  # the corpus is the bench's default one (bench.speed.corpus)
+    """Run the phase on the bench's default corpus; the results (phases, cost model) for ``results.json``."""
     stack = bring_up_cluster(cluster_stack_settings(ClusterPorts()))
     config = BenchConfig(
         articles=articles,
