@@ -109,6 +109,3 @@ class Settings(ServiceSettings):
     @property
     def faust_data_dir(self) -> Path:
         return self.data_dir or Path(tempfile.gettempdir()) / f"newswire-enrich-{self.app_id}"
-
-    def broker_urls(self) -> list[str]:
-        return [f"kafka://{server.strip()}" for server in self.kafka.bootstrap_servers.split(",")]

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from services.enrich.producer import broker_urls
 from services.enrich.settings import Settings
 
 
@@ -31,7 +32,8 @@ def test_environment_overrides_with_the_service_and_kafka_prefixes(
     assert settings.web_port == 7077
     assert settings.dlq_payload_max_bytes == 123
     assert settings.faust_data_dir == tmp_path
-    assert settings.broker_urls() == ["kafka://k1:9092", "kafka://k2:9093"]
+    # faust's broker URLs, as the app builds them (the idempotent transport's scheme)
+    assert broker_urls(settings.kafka) == ["newswire-kafka://k1:9092", "newswire-kafka://k2:9093"]
     assert settings.topics.partitions == 6
 
 
